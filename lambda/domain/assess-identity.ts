@@ -1,0 +1,177 @@
+import { diagnoseRecord } from './diagnose-record';
+import { diagnoseZone } from './diagnose-zone';
+import type { DkimPlan, ExpectedRecord } from './expected-records';
+import { digCommand, type Finding } from './findings';
+import { isDefinitive, type RecordAnswer, serverLabel, type ZoneObservation } from './observations';
+import type { DkimStatus, SesIdentity } from './ses-identity';
+
+/** One identity's DKIM health. Order matters for sorting: worst first. */
+export const HEALTHS = ['REVOKED', 'FAILING', 'AT_RISK', 'UNKNOWN', 'PENDING', 'DISABLED', 'HEALTHY'] as const;
+export type Health = (typeof HEALTHS)[number];
+
+/** Healths that need nobody's attention (CLI exit code 0). */
+export const QUIET_HEALTHS: ReadonlySet<Health> = new Set(['HEALTHY', 'PENDING', 'DISABLED']);
+
+export interface AnswerReport {
+  readonly server: string;
+  readonly view: 'authoritative' | 'public';
+  readonly rcode: string;
+  readonly values: readonly string[];
+}
+
+export interface RecordReport {
+  readonly name: string;
+  readonly type: 'CNAME' | 'TXT';
+  readonly expected: string;
+  readonly findings: readonly Finding[];
+  readonly answers: readonly AnswerReport[];
+}
+
+export interface IdentityReport {
+  readonly identity: string;
+  readonly region: string;
+  readonly identityType: SesIdentity['type'];
+  readonly health: Health;
+  readonly sesStatus: DkimStatus | 'NONE';
+  readonly signingEnabled: boolean;
+  readonly zone?: string;
+  readonly inheritedFrom?: string;
+  readonly records: readonly RecordReport[];
+  /** Findings about the identity and its zone (SES status, delegation); record findings are per record. */
+  readonly findings: readonly Finding[];
+}
+
+/** The answers and zone view for one identity's records, as probed. */
+export interface IdentityObservation {
+  readonly zone: ZoneObservation;
+  /** Answers per record name. */
+  readonly answers: ReadonlyMap<string, readonly RecordAnswer[]>;
+}
+
+function answerValues(answer: RecordAnswer): string[] {
+  if (!isDefinitive(answer.outcome)) return answer.detail ? [answer.detail] : [];
+  const values: string[] = [];
+  if (answer.cname !== undefined) values.push(`CNAME ${answer.cname}`);
+  for (const t of answer.txt ?? []) values.push(`TXT "${t}"`);
+  values.push(...(answer.other ?? []));
+  if (answer.doubled) values.push(...answer.doubled.values.map((v) => `${answer.doubled?.name}: ${v}`));
+  return values;
+}
+
+function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], zone?: ZoneObservation): Finding[] {
+  const { dkim, region, name } = identity;
+  const dig = records[0] ? digCommand(records[0].name, records[0].type) : `aws sesv2 get-email-identity --email-identity ${name} --region ${region}`;
+  const sesSaw = identity.verificationInfo?.soaRecord;
+  const servedMnames = new Set(zone?.servers.map((s) => s.soa?.mname).filter(Boolean));
+  const staleView =
+    sesSaw?.primaryNameServer && servedMnames.size > 0 && !servedMnames.has(sesSaw.primaryNameServer.toLowerCase().replace(/\.$/, ''))
+      ? ` SES last read the zone from ${sesSaw.primaryNameServer} (serial ${sesSaw.serialNumber ?? '?'}), which none of the servers now serving it names as primary: a stale server may still be answering.`
+      : '';
+  const error = identity.verificationInfo?.errorType ? ` SES error: ${identity.verificationInfo.errorType}.` : '';
+  const lastSuccess = identity.verificationInfo?.lastSuccessTimestamp
+    ? ` Last successful check: ${identity.verificationInfo.lastSuccessTimestamp}.`
+    : '';
+  const findings: Finding[] = [];
+  if (!dkim.signingEnabled && dkim.status !== undefined && dkim.status !== 'NOT_STARTED') {
+    findings.push({
+      code: 'SIGNING_DISABLED',
+      severity: 'info',
+      message: `DKIM signing is turned off for ${name} in SES (${region}); mail goes out without your DKIM signature. To sign: aws sesv2 put-email-identity-dkim-attributes --email-identity ${name} --signing-enabled --region ${region}`,
+      servers: [],
+      dig,
+    });
+  }
+  switch (dkim.status) {
+    case 'NOT_STARTED':
+      findings.push({ code: 'SIGNING_DISABLED', severity: 'info', message: `DKIM setup has not been started for ${name} in SES (${region}).`, servers: [], dig });
+      break;
+    case 'PENDING':
+      findings.push({
+        code: 'SES_DKIM_PENDING',
+        severity: 'info',
+        message: `SES is still looking for the DKIM records of ${name} (${region}); it gives up after 72 hours and marks the setup FAILED. Publish every record listed here.${error}`,
+        servers: [],
+        dig,
+      });
+      break;
+    case 'TEMPORARY_FAILURE':
+      findings.push({
+        code: 'SES_DKIM_TEMPORARY_FAILURE',
+        severity: 'problem',
+        message: `SES cannot find the DKIM records of ${name} (${region}) and has stopped signing; it revokes DKIM about 5 days after the failure began unless every record is back.${lastSuccess}${error}${staleView} Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).`,
+        servers: [],
+        dig,
+      });
+      break;
+    case 'FAILED':
+      findings.push({
+        code: 'SES_DKIM_FAILED',
+        severity: 'problem',
+        message: `SES has revoked or failed the DKIM setup of ${name} (${region}): mail is not DKIM-signed and DMARC alignment fails.${error}${staleView} Publish every record listed here, then restart DKIM setup in SES (console: Authentication > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes).`,
+        servers: [],
+        dig,
+      });
+      break;
+    default:
+      break;
+  }
+  if (records.length === 0 && dkim.status !== undefined && dkim.status !== 'NOT_STARTED') {
+    findings.push({
+      code: 'NO_DKIM_RECORDS',
+      severity: 'inconclusive',
+      message: `SES returned no DKIM tokens for ${name} and no parent domain identity in ${region} supplies them, so its records cannot be checked. Monitor the domain identity it signs with.`,
+      servers: [],
+      dig,
+    });
+  }
+  return findings;
+}
+
+/** Health from SES's status and the severities of the findings. */
+export function identityHealth(identity: SesIdentity, findings: readonly Finding[]): Health {
+  const { status, signingEnabled } = identity.dkim;
+  if (status === 'FAILED') return 'REVOKED';
+  if (!signingEnabled || status === undefined || status === 'NOT_STARTED') return 'DISABLED';
+  if (status === 'TEMPORARY_FAILURE') return 'FAILING';
+  if (status === 'PENDING') return 'PENDING';
+  if (findings.some((f) => f.severity === 'problem')) return 'AT_RISK';
+  if (findings.some((f) => f.severity === 'inconclusive')) return 'UNKNOWN';
+  return 'HEALTHY';
+}
+
+/** Turn one identity's plan and what the probes saw into its report. Pure. */
+export function assessIdentity(plan: DkimPlan, observation: IdentityObservation | undefined): IdentityReport {
+  const { identity, records } = plan;
+  const zone = observation?.zone;
+  const serials = new Map<string, number>();
+  for (const s of zone?.servers ?? []) if (s.soa) serials.set(serverLabel(s.server), s.soa.serial);
+  const recordReports: RecordReport[] = records.map((expected) => {
+    const answers = observation?.answers.get(expected.name) ?? [];
+    return {
+      name: expected.name,
+      type: expected.type,
+      expected: expected.value,
+      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials }),
+      answers: answers.map((a) => ({
+        server: serverLabel(a.server),
+        view: a.server.view,
+        rcode: a.rcode,
+        values: answerValues(a),
+      })),
+    };
+  });
+  const findings = [...sesFindings(identity, records, zone), ...(zone ? diagnoseZone(zone) : [])];
+  const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
+  return {
+    identity: identity.name,
+    region: identity.region,
+    identityType: identity.type,
+    health: identityHealth(identity, all),
+    sesStatus: identity.dkim.status ?? 'NONE',
+    signingEnabled: identity.dkim.signingEnabled,
+    zone: zone?.zone,
+    inheritedFrom: plan.inheritedFrom,
+    records: recordReports,
+    findings,
+  };
+}

@@ -1,0 +1,262 @@
+import { checkDkimKey } from './dkim-key';
+import { printable } from './dns-name';
+import type { ExpectedRecord } from './expected-records';
+import { digCommand, type Finding, listInWords, type RecordFix } from './findings';
+import { isDefinitive, type RecordAnswer, serverLabel } from './observations';
+
+/** What one answer means for one expected record. */
+export type Verdict =
+  | { readonly kind: 'OK' }
+  | { readonly kind: 'MISMATCH'; readonly actual: string }
+  | { readonly kind: 'MISSING' }
+  | { readonly kind: 'DOUBLED'; readonly name: string; readonly values: readonly string[] }
+  | { readonly kind: 'PROXIED'; readonly values: readonly string[] }
+  | { readonly kind: 'WRONG_TYPE'; readonly values: readonly string[] }
+  | { readonly kind: 'KEY_MISSING'; readonly target: string }
+  | { readonly kind: 'KEY_INVALID'; readonly reason: string }
+  | { readonly kind: 'INCONCLUSIVE'; readonly why: string };
+
+const ADDRESS_TYPES = /^(A|AAAA) /;
+
+/** Classify one server's answer against the expected record. Pure. */
+export function classifyAnswer(expected: ExpectedRecord, answer: RecordAnswer): Verdict {
+  if (!isDefinitive(answer.outcome)) {
+    return { kind: 'INCONCLUSIVE', why: answer.detail ?? answer.rcode };
+  }
+  const other = answer.other ?? [];
+  if (answer.cname !== undefined) {
+    if (expected.kind === 'EASY_DKIM' && answer.cname !== expected.value) return { kind: 'MISMATCH', actual: answer.cname };
+    if (answer.server.view === 'authoritative') return { kind: 'OK' };
+    // Public view: the CNAME is right (or BYODKIM delegates its key by CNAME); the key must exist at the end.
+    const keyOutcome = answer.keyOutcome ?? 'NODATA';
+    if (!isDefinitive(keyOutcome)) return { kind: 'INCONCLUSIVE', why: `key lookup at ${answer.cname}: ${keyOutcome}` };
+    const key = checkDkimKey(answer.txt ?? []);
+    if (key.valid) return { kind: 'OK' };
+    if (expected.kind === 'BYODKIM' && (answer.txt?.length ?? 0) > 0) return { kind: 'KEY_INVALID', reason: key.reason };
+    return { kind: 'KEY_MISSING', target: answer.cname };
+  }
+  if (other.some((v) => ADDRESS_TYPES.test(v))) return { kind: 'PROXIED', values: other };
+  const txt = answer.txt ?? [];
+  if (expected.kind === 'EASY_DKIM') {
+    if (txt.length > 0) return { kind: 'WRONG_TYPE', values: txt.map((t) => `TXT "${t}"`) };
+    if (other.length > 0) return { kind: 'WRONG_TYPE', values: other };
+  } else if (txt.length > 0) {
+    const key = checkDkimKey(txt);
+    return key.valid ? { kind: 'OK' } : { kind: 'KEY_INVALID', reason: key.reason };
+  } else if (other.length > 0) {
+    return { kind: 'WRONG_TYPE', values: other };
+  }
+  if (answer.doubled) return { kind: 'DOUBLED', name: answer.doubled.name, values: answer.doubled.values };
+  return { kind: 'MISSING' };
+}
+
+/** What a server answered, in one short phrase, to compare servers and to show the user. */
+export function answerSummary(answer: RecordAnswer): string {
+  const shortTxt = (t: string) => `TXT "${printable(t.length > 48 ? `${t.slice(0, 45)}...` : t)}"`;
+  if (!isDefinitive(answer.outcome)) return answer.rcode;
+  const parts: string[] = [];
+  if (answer.cname !== undefined) {
+    parts.push(`CNAME ${printable(answer.cname)}`);
+    if (answer.server.view === 'public') {
+      const keys = answer.txt ?? [];
+      parts.push(keys.length > 0 ? `key ${keys.map(shortTxt).join(' ')}` : `no key (${answer.keyOutcome ?? 'NODATA'})`);
+    }
+  } else if ((answer.txt?.length ?? 0) > 0) {
+    parts.push(...(answer.txt ?? []).map(shortTxt));
+  } else if ((answer.other?.length ?? 0) > 0) {
+    parts.push(...(answer.other ?? []).map(printable));
+  } else {
+    parts.push(answer.outcome === 'NXDOMAIN' ? 'NXDOMAIN (no such name)' : 'NODATA (name exists, no such record)');
+  }
+  return parts.join(' ');
+}
+
+function publishFix(expected: ExpectedRecord): RecordFix {
+  return { action: 'publish', name: expected.name, type: expected.type, value: expected.value };
+}
+
+function describeExpected(expected: ExpectedRecord): string {
+  return expected.kind === 'EASY_DKIM'
+    ? `${expected.name} CNAME ${expected.value}`
+    : `${expected.name} TXT "v=DKIM1; k=rsa; p=<the public key of your BYODKIM key pair>"`;
+}
+
+/** Group answers by a key, keeping first-seen order. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** Context the record diagnosis needs beyond the answers. */
+export interface RecordContext {
+  /** The zone holding the record, for messages. */
+  readonly zone?: string;
+  /** SOA serial each authoritative server serves, by server label (to spot a lagging secondary). */
+  readonly serials?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Diagnose one expected record from every answer (authoritative servers and public resolvers).
+ * Returns one finding per distinct problem, each naming the servers that show it.
+ */
+export function diagnoseRecord(
+  expected: ExpectedRecord,
+  answers: readonly RecordAnswer[],
+  context: RecordContext = {},
+): Finding[] {
+  const judged = answers.map((answer) => ({ answer, verdict: classifyAnswer(expected, answer) }));
+  const findings: Finding[] = [];
+  const labels = (items: readonly { answer: RecordAnswer }[]) => items.map((i) => serverLabel(i.answer.server));
+  const digFor = (items: readonly { answer: RecordAnswer }[], type: string = expected.type) =>
+    digCommand(expected.name, items[0]?.answer.server.view === 'public' ? 'TXT' : type, items[0]?.answer.server);
+  const where = (items: readonly { answer: RecordAnswer }[]) => listInWords(labels(items));
+
+  // 1. Servers of one view that disagree with each other (the stale-provider incident).
+  for (const view of ['authoritative', 'public'] as const) {
+    const definitive = judged.filter((j) => j.answer.server.view === view && j.verdict.kind !== 'INCONCLUSIVE');
+    const bySummary = groupBy(definitive, (j) => answerSummary(j.answer));
+    if (bySummary.size < 2) continue;
+    const says = [...bySummary.entries()]
+      .map(([summary, group]) => {
+        const serials = group
+          .map((g) => context.serials?.get(serverLabel(g.answer.server)))
+          .filter((s): s is number => s !== undefined);
+        const serial = serials.length > 0 ? ` [zone serial ${[...new Set(serials)].join('/')}]` : '';
+        return `${where(group)} ${group.length > 1 ? 'say' : 'says'} ${summary}${serial}`;
+      })
+      .join('; ');
+    const wrong = definitive.filter((j) => j.verdict.kind !== 'OK');
+    const fix =
+      view === 'authoritative'
+        ? `every server listed for ${context.zone ?? expected.domain} must serve ${describeExpected(expected)}: publish it on ${where(wrong)}, or remove ${wrong.length > 1 ? 'them' : 'it'} from the registrar's delegation and the zone's NS records if ${wrong.length > 1 ? 'they belong' : 'it belongs'} to a former provider`
+        : `resolvers are being sent to servers with different data; fix the authoritative servers, then wait for cached answers to expire`;
+    findings.push({
+      code: view === 'authoritative' ? 'NAMESERVERS_DISAGREE' : 'RESOLVERS_DISAGREE',
+      severity: 'problem',
+      message: `${view === 'authoritative' ? 'Authoritative servers' : 'Public resolvers'} disagree about ${expected.name}: ${says}. Fix: ${fix}.`,
+      servers: labels(definitive),
+      dig: digFor(wrong.length > 0 ? wrong : definitive),
+      fixes: wrong.length > 0 ? [publishFix(expected)] : undefined,
+    });
+  }
+
+  // 2. Each kind of wrong answer, once, naming every server (of either view) that gives it.
+  const problems = judged.filter((j) => j.verdict.kind !== 'OK' && j.verdict.kind !== 'INCONCLUSIVE');
+  const byProblem = groupBy(problems, (j) => {
+    const v = j.verdict;
+    return v.kind === 'MISMATCH' ? `MISMATCH ${v.actual}` : v.kind === 'KEY_INVALID' ? `KEY_INVALID ${v.reason}` : v.kind;
+  });
+  for (const group of byProblem.values()) {
+    const verdict = group[0]?.verdict;
+    if (!verdict) continue;
+    const on = where(group);
+    switch (verdict.kind) {
+      case 'MISMATCH':
+        findings.push({
+          code: 'RECORD_MISMATCH',
+          severity: 'problem',
+          message: `${expected.name} is CNAME ${printable(verdict.actual)} on ${on}, expected CNAME ${expected.value}. Fix: change the record's value to ${expected.value}.`,
+          servers: labels(group),
+          dig: digFor(group),
+          fixes: [
+            { action: 'remove', name: expected.name, type: 'CNAME', value: verdict.actual },
+            publishFix(expected),
+          ],
+        });
+        break;
+      case 'MISSING':
+        findings.push({
+          code: 'RECORD_MISSING',
+          severity: 'problem',
+          message: `${expected.name} has no ${expected.type} record on ${on}. Fix: publish ${describeExpected(expected)}.`,
+          servers: labels(group),
+          dig: digFor(group),
+          fixes: expected.kind === 'EASY_DKIM' ? [publishFix(expected)] : undefined,
+        });
+        break;
+      case 'DOUBLED':
+        findings.push({
+          code: 'DOUBLED_DOMAIN',
+          severity: 'problem',
+          message: `The record was published as ${verdict.name} on ${on}: the DNS provider appended the domain a second time. Fix: rename it to ${expected.name} (in most consoles enter only the part before the zone name).`,
+          servers: labels(group),
+          dig: digCommand(verdict.name, expected.type, group[0]?.answer.server),
+          fixes: [
+            { action: 'remove', name: verdict.name, type: expected.type, value: verdict.values.join(' ') },
+            publishFix(expected),
+          ],
+        });
+        break;
+      case 'PROXIED':
+        findings.push({
+          code: 'RECORD_PROXIED',
+          severity: 'problem',
+          message: `${expected.name} answers ${printable(verdict.values.join(', '))} instead of a CNAME on ${on}: the record is proxied or flattened. Fix: make it a plain ${expected.type} (Cloudflare: "DNS only") to ${expected.value}.`,
+          servers: labels(group),
+          dig: digCommand(expected.name, 'A', group[0]?.answer.server),
+          fixes: [publishFix(expected)],
+        });
+        break;
+      case 'WRONG_TYPE':
+        findings.push({
+          code: 'WRONG_RECORD_TYPE',
+          severity: 'problem',
+          message: `${expected.name} is published as ${printable(verdict.values.join(', '))} on ${on}, but must be ${describeExpected(expected)}. Fix: delete that record and publish the ${expected.type}.`,
+          servers: labels(group),
+          dig: digCommand(expected.name, verdict.values[0]?.split(' ')[0] ?? 'ANY', group[0]?.answer.server),
+          fixes: expected.kind === 'EASY_DKIM' ? [publishFix(expected)] : undefined,
+        });
+        break;
+      case 'KEY_MISSING':
+        findings.push({
+          code: 'KEY_MISSING',
+          severity: 'problem',
+          message: `${expected.name} points to ${printable(verdict.target)} but no DKIM key is published there (seen by ${on}). Fix: check that the CNAME value is the exact token SES shows for this identity and region; if it is, SES has no key for it: re-create the DKIM setup.`,
+          servers: labels(group),
+          dig: digCommand(verdict.target, 'TXT', group[0]?.answer.server),
+        });
+        break;
+      case 'KEY_INVALID':
+        findings.push({
+          code: 'BYODKIM_KEY_INVALID',
+          severity: 'problem',
+          message: `The DKIM key at ${expected.name} is unusable on ${on}: ${verdict.reason}. Fix: publish ${describeExpected(expected)} with the complete public key (split long keys into several quoted strings, not several records).`,
+          servers: labels(group),
+          dig: digCommand(expected.name, 'TXT', group[0]?.answer.server),
+        });
+        break;
+    }
+  }
+
+  // 3. Lookups that could not be completed: inconclusive, never "missing".
+  const inconclusive = judged.filter(
+    (j): j is { answer: RecordAnswer; verdict: Extract<Verdict, { kind: 'INCONCLUSIVE' }> } =>
+      j.verdict.kind === 'INCONCLUSIVE',
+  );
+  for (const group of groupBy(inconclusive, (j) => j.verdict.why).values()) {
+    const why = group[0]?.verdict.why ?? 'no answer';
+    findings.push({
+      code: 'LOOKUP_FAILED',
+      severity: 'inconclusive',
+      message: `${expected.name} could not be checked on ${where(group)}: ${printable(why)}. This is inconclusive, not evidence that the record is missing; if it persists, check that server.`,
+      servers: labels(group),
+      dig: digFor(group),
+    });
+  }
+  if (!judged.some((j) => j.answer.server.view === 'authoritative')) {
+    findings.push({
+      code: 'LOOKUP_FAILED',
+      severity: 'inconclusive',
+      message: `${expected.name} could not be checked on any authoritative server (none could be found for ${context.zone ?? expected.domain}); the record is unverified.`,
+      servers: [],
+      dig: digCommand(expected.name, expected.type),
+    });
+  }
+  return findings;
+}

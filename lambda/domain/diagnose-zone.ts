@@ -1,0 +1,58 @@
+import { digCommand, type Finding, listInWords } from './findings';
+import { serverLabel, type ZoneObservation } from './observations';
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
+}
+
+/**
+ * Findings about the zone itself: the parent's delegation against the zone's own NS records, and lookups
+ * that could not be completed. Pure.
+ */
+export function diagnoseZone(zone: ZoneObservation): Finding[] {
+  const findings: Finding[] = zone.problems.map((p) => ({
+    code: 'LOOKUP_FAILED',
+    severity: 'inconclusive',
+    message: p.message,
+    servers: p.servers,
+    dig: p.dig,
+  }));
+  if (!zone.zone) return findings;
+  for (const ns of zone.unresolvedNs) {
+    findings.push({
+      code: 'LOOKUP_FAILED',
+      severity: 'inconclusive',
+      message: `Nameserver ${ns} is listed for ${zone.zone} but has no address, so its answers could not be checked. Fix: remove it from the NS records and the registrar's delegation, or give it an address.`,
+      servers: [ns],
+      dig: digCommand(ns, 'A'),
+    });
+  }
+  const parentNs = zone.parentNs;
+  const ownSets = zone.servers.filter((s) => s.apexNs !== undefined);
+  if (parentNs === undefined || ownSets.length === 0) return findings;
+  const own = [...new Set(ownSets.flatMap((s) => s.apexNs ?? []))].sort();
+  const disagreeing = ownSets.filter((s) => !sameSet(s.apexNs ?? [], ownSets[0]?.apexNs ?? []));
+  if (sameSet(parentNs, own) && disagreeing.length === 0) return findings;
+  const onlyParent = parentNs.filter((n) => !own.includes(n));
+  const onlyZone = own.filter((n) => !parentNs.includes(n));
+  const parts = [`the parent zone ${zone.parentZone || '(root)'} delegates ${zone.zone} to ${listInWords([...parentNs].sort())}`];
+  if (ownSets.length > 1 && disagreeing.length > 0) {
+    parts.push(
+      `the zone's own NS records differ between servers: ${ownSets.map((s) => `${serverLabel(s.server)} lists ${listInWords([...(s.apexNs ?? [])].sort())}`).join('; ')}`,
+    );
+  } else {
+    parts.push(`the zone's own NS records list ${listInWords(own)}`);
+  }
+  const fixes: string[] = [];
+  if (onlyParent.length > 0) fixes.push(`${listInWords(onlyParent)} only at the registrar (remove it there if it is a former provider)`);
+  if (onlyZone.length > 0) fixes.push(`${listInWords(onlyZone)} only in the zone (remove the NS record if it is a former provider)`);
+  findings.push({
+    code: 'DELEGATION_MISMATCH',
+    severity: 'warning',
+    message: `${parts.join('; ')}. Resolvers may use either set. Fix: make both lists the same${fixes.length > 0 ? `: ${fixes.join('; ')}` : ''}.`,
+    servers: [...new Set([...parentNs, ...own])],
+    dig: `dig +noall +authority +norecurse @<a ${zone.parentZone || 'root'} server> ${zone.zone} NS`,
+  });
+  return findings;
+}

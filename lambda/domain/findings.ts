@@ -1,0 +1,62 @@
+import type { ServerRef } from './observations';
+
+/** Stable finding codes: part of the JSON output and documented in the README. Never rename one. */
+export const FINDING_CODES = [
+  'RECORD_MISSING',
+  'RECORD_MISMATCH',
+  'NAMESERVERS_DISAGREE',
+  'RESOLVERS_DISAGREE',
+  'DELEGATION_MISMATCH',
+  'RECORD_PROXIED',
+  'WRONG_RECORD_TYPE',
+  'DOUBLED_DOMAIN',
+  'KEY_MISSING',
+  'BYODKIM_KEY_INVALID',
+  'LOOKUP_FAILED',
+  'SES_DKIM_PENDING',
+  'SES_DKIM_TEMPORARY_FAILURE',
+  'SES_DKIM_FAILED',
+  'SIGNING_DISABLED',
+  'NO_DKIM_RECORDS',
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+
+/**
+ * `problem`: DNS or SES is definitively wrong. `warning`: wrong, but DKIM verification does not depend on it
+ * today. `inconclusive`: the product could not see (never evidence of a missing record). `info`: context.
+ */
+export type Severity = 'problem' | 'warning' | 'inconclusive' | 'info';
+
+/** A change that would fix the finding, ready to paste into a DNS console. */
+export interface RecordFix {
+  readonly action: 'publish' | 'remove';
+  readonly name: string;
+  readonly type: string;
+  readonly value: string;
+}
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** One line: what is wrong, and what to publish or remove. */
+  readonly message: string;
+  /** Labels of the servers/resolvers the finding is about (empty when it is about SES). */
+  readonly servers: readonly string[];
+  /** A dig command that shows the evidence. */
+  readonly dig: string;
+  readonly fixes?: readonly RecordFix[];
+}
+
+/** A dig command that asks `server` (or the system resolver) what the product asked. */
+export function digCommand(name: string, type: string, server?: ServerRef): string {
+  if (!server) return `dig +noall +answer ${name} ${type}`;
+  const port = server.port === 53 ? '' : ` -p ${server.port}`;
+  const recursion = server.view === 'authoritative' ? ' +norecurse' : '';
+  return `dig @${server.address}${port}${recursion} +noall +answer +comments ${name} ${type}`;
+}
+
+/** `a, b and c` */
+export function listInWords(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}

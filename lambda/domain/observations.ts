@@ -1,0 +1,100 @@
+/**
+ * What the DNS probes saw, as plain data. The DNS adapter produces these; the diagnosis reads them.
+ */
+
+export type View = 'authoritative' | 'public';
+
+/**
+ * How one lookup ended. `ANSWER`, `NXDOMAIN` and `NODATA` are definitive; the others are inconclusive and
+ * must never be read as "missing" (a timeout or SERVFAIL says nothing about the record).
+ */
+export type LookupOutcome =
+  | 'ANSWER'
+  | 'NXDOMAIN'
+  | 'NODATA'
+  | 'TIMEOUT'
+  | 'SERVFAIL'
+  | 'REFUSED'
+  | 'NOT_AUTHORITATIVE'
+  | 'ERROR';
+
+const DEFINITIVE: ReadonlySet<LookupOutcome> = new Set(['ANSWER', 'NXDOMAIN', 'NODATA']);
+
+export function isDefinitive(outcome: LookupOutcome): boolean {
+  return DEFINITIVE.has(outcome);
+}
+
+/** A server the product asked: an authoritative nameserver or a public recursive resolver. */
+export interface ServerRef {
+  /** Host name of a nameserver (`ns1.example.com`), or the address of a resolver. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly view: View;
+}
+
+/** What one server said about one expected record. */
+export interface RecordAnswer {
+  readonly server: ServerRef;
+  readonly outcome: LookupOutcome;
+  /** The DNS rcode, or TIMEOUT / NETWORK_ERROR / MALFORMED when no usable response came. */
+  readonly rcode: string;
+  /** The CNAME published at the record's name, if any. */
+  readonly cname?: string;
+  /**
+   * TXT records (each with its character-strings joined): at the record's name in the authoritative
+   * view; at the end of the CNAME chain in the public view.
+   */
+  readonly txt?: readonly string[];
+  /** Public view, when the name is a CNAME: how the lookup of the key at its target ended. */
+  readonly keyOutcome?: LookupOutcome;
+  /** Records of other types found at the name when the expected type was absent (`A 104.16.1.1`). */
+  readonly other?: readonly string[];
+  /** Where the record was found instead when the provider appended the domain again. */
+  readonly doubled?: { readonly name: string; readonly values: readonly string[] };
+  /** Why the lookup was inconclusive, in words (`no answer in 2000 ms, 3 tries`). */
+  readonly detail?: string;
+}
+
+/** One authoritative server of a zone, and what it says about the zone itself. */
+export interface ZoneServer {
+  readonly server: ServerRef;
+  /** Where the server was found: the parent's delegation (referral) and/or the zone's own NS records. */
+  readonly listedBy: readonly ('parent' | 'zone')[];
+  /** The zone's NS set as this server serves it; absent when the lookup was inconclusive. */
+  readonly apexNs?: readonly string[];
+  /** The zone's SOA as this server serves it. */
+  readonly soa?: { readonly mname: string; readonly serial: number };
+  /** Why apexNs/soa are missing, when they are. */
+  readonly detail?: string;
+}
+
+/** A zone-level lookup that could not be completed. */
+export interface ZoneLookupProblem {
+  readonly message: string;
+  readonly servers: readonly string[];
+  readonly dig: string;
+}
+
+/** The zone holding an identity's DKIM records, as seen from its parent and from its own servers. */
+export interface ZoneObservation {
+  /** The zone apex; absent when it could not be found. */
+  readonly zone?: string;
+  readonly parentZone?: string;
+  /** The NS names the parent zone delegates to; absent when the parent could not be asked. */
+  readonly parentNs?: readonly string[];
+  /** The NS names recursive resolvers return for the apex. */
+  readonly resolverNs?: readonly string[];
+  readonly servers: readonly ZoneServer[];
+  /** NS host names listed somewhere that have no address (or none could be found). */
+  readonly unresolvedNs: readonly string[];
+  readonly problems: readonly ZoneLookupProblem[];
+}
+
+/** Human label for a server: `ns1.example.com (192.0.2.1)` or `resolver 1.1.1.1`. */
+export function serverLabel(server: ServerRef): string {
+  const port = server.port === 53 ? '' : `:${server.port}`;
+  const address = server.address.includes(':') && port ? `[${server.address}]` : server.address;
+  if (server.view === 'public') return `resolver ${address}${port}`;
+  return `${server.name} (${address}${port})`;
+}
