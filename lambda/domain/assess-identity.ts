@@ -60,11 +60,15 @@ function answerValues(answer: RecordAnswer): string[] {
 
 function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], zone?: ZoneObservation): Finding[] {
   const { dkim, region, name } = identity;
-  const dig = records[0] ? digCommand(records[0].name, records[0].type) : `aws sesv2 get-email-identity --email-identity ${name} --region ${region}`;
+  const dig = records[0]
+    ? digCommand(records[0].name, records[0].type)
+    : `aws sesv2 get-email-identity --email-identity ${name} --region ${region}`;
   const sesSaw = identity.verificationInfo?.soaRecord;
   const servedMnames = new Set(zone?.servers.map((s) => s.soa?.mname).filter(Boolean));
   const staleView =
-    sesSaw?.primaryNameServer && servedMnames.size > 0 && !servedMnames.has(sesSaw.primaryNameServer.toLowerCase().replace(/\.$/, ''))
+    sesSaw?.primaryNameServer &&
+    servedMnames.size > 0 &&
+    !servedMnames.has(sesSaw.primaryNameServer.toLowerCase().replace(/\.$/, ''))
       ? ` SES last read the zone from ${sesSaw.primaryNameServer} (serial ${sesSaw.serialNumber ?? '?'}), which none of the servers now serving it names as primary: a stale server may still be answering.`
       : '';
   const error = identity.verificationInfo?.errorType ? ` SES error: ${identity.verificationInfo.errorType}.` : '';
@@ -83,7 +87,13 @@ function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], 
   }
   switch (dkim.status) {
     case 'NOT_STARTED':
-      findings.push({ code: 'SIGNING_DISABLED', severity: 'info', message: `DKIM setup has not been started for ${name} in SES (${region}).`, servers: [], dig });
+      findings.push({
+        code: 'SIGNING_DISABLED',
+        severity: 'info',
+        message: `DKIM setup has not been started for ${name} in SES (${region}).`,
+        servers: [],
+        dig,
+      });
       break;
     case 'PENDING':
       findings.push({

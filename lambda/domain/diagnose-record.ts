@@ -25,14 +25,16 @@ export function classifyAnswer(expected: ExpectedRecord, answer: RecordAnswer): 
   }
   const other = answer.other ?? [];
   if (answer.cname !== undefined) {
-    if (expected.kind === 'EASY_DKIM' && answer.cname !== expected.value) return { kind: 'MISMATCH', actual: answer.cname };
+    if (expected.kind === 'EASY_DKIM' && answer.cname !== expected.value)
+      return { kind: 'MISMATCH', actual: answer.cname };
     if (answer.server.view === 'authoritative') return { kind: 'OK' };
     // Public view: the CNAME is right (or BYODKIM delegates its key by CNAME); the key must exist at the end.
     const keyOutcome = answer.keyOutcome ?? 'NODATA';
     if (!isDefinitive(keyOutcome)) return { kind: 'INCONCLUSIVE', why: `key lookup at ${answer.cname}: ${keyOutcome}` };
     const key = checkDkimKey(answer.txt ?? []);
     if (key.valid) return { kind: 'OK' };
-    if (expected.kind === 'BYODKIM' && (answer.txt?.length ?? 0) > 0) return { kind: 'KEY_INVALID', reason: key.reason };
+    if (expected.kind === 'BYODKIM' && (answer.txt?.length ?? 0) > 0)
+      return { kind: 'KEY_INVALID', reason: key.reason };
     return { kind: 'KEY_MISSING', target: answer.cname };
   }
   if (other.some((v) => ADDRESS_TYPES.test(v))) return { kind: 'PROXIED', values: other };
@@ -150,7 +152,11 @@ export function diagnoseRecord(
   const problems = judged.filter((j) => j.verdict.kind !== 'OK' && j.verdict.kind !== 'INCONCLUSIVE');
   const byProblem = groupBy(problems, (j) => {
     const v = j.verdict;
-    return v.kind === 'MISMATCH' ? `MISMATCH ${v.actual}` : v.kind === 'KEY_INVALID' ? `KEY_INVALID ${v.reason}` : v.kind;
+    return v.kind === 'MISMATCH'
+      ? `MISMATCH ${v.actual}`
+      : v.kind === 'KEY_INVALID'
+        ? `KEY_INVALID ${v.reason}`
+        : v.kind;
   });
   for (const group of byProblem.values()) {
     const verdict = group[0]?.verdict;

@@ -36,7 +36,9 @@ export function diagnoseZone(zone: ZoneObservation): Finding[] {
   if (sameSet(parentNs, own) && disagreeing.length === 0) return findings;
   const onlyParent = parentNs.filter((n) => !own.includes(n));
   const onlyZone = own.filter((n) => !parentNs.includes(n));
-  const parts = [`the parent zone ${zone.parentZone || '(root)'} delegates ${zone.zone} to ${listInWords([...parentNs].sort())}`];
+  const parts = [
+    `the parent zone ${zone.parentZone || '(root)'} delegates ${zone.zone} to ${listInWords([...parentNs].sort())}`,
+  ];
   if (ownSets.length > 1 && disagreeing.length > 0) {
     parts.push(
       `the zone's own NS records differ between servers: ${ownSets.map((s) => `${serverLabel(s.server)} lists ${listInWords([...(s.apexNs ?? [])].sort())}`).join('; ')}`,
@@ -45,8 +47,10 @@ export function diagnoseZone(zone: ZoneObservation): Finding[] {
     parts.push(`the zone's own NS records list ${listInWords(own)}`);
   }
   const fixes: string[] = [];
-  if (onlyParent.length > 0) fixes.push(`${listInWords(onlyParent)} only at the registrar (remove it there if it is a former provider)`);
-  if (onlyZone.length > 0) fixes.push(`${listInWords(onlyZone)} only in the zone (remove the NS record if it is a former provider)`);
+  if (onlyParent.length > 0)
+    fixes.push(`${listInWords(onlyParent)} only at the registrar (remove it there if it is a former provider)`);
+  if (onlyZone.length > 0)
+    fixes.push(`${listInWords(onlyZone)} only in the zone (remove the NS record if it is a former provider)`);
   findings.push({
     code: 'DELEGATION_MISMATCH',
     severity: 'warning',

@@ -40,6 +40,7 @@ export function checkDkimKey(records: readonly string[]): DkimKeyCheck {
     return { valid: false, reason: 'p= is not valid base64 (a character was lost or added when pasting?)' };
   }
   // An RSA public key under 1024 bits is under ~160 base64 characters; SES BYODKIM needs at least 1024.
-  if (keyType === 'rsa' && p.length < 160) return { valid: false, reason: `p= is too short for an RSA key (${p.length} characters)` };
+  if (keyType === 'rsa' && p.length < 160)
+    return { valid: false, reason: `p= is too short for an RSA key (${p.length} characters)` };
   return { valid: true };
 }

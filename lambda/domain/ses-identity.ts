@@ -96,8 +96,7 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
   if (!isRegionName(region)) {
     throw new InvalidIdentityError(`${at}: Region must be an AWS region name like eu-west-1, got ${describe(region)}`);
   }
-  const type =
-    oneOf(raw, 'IdentityType', IDENTITY_TYPES, at) ?? (name.includes('@') ? 'EMAIL_ADDRESS' : 'DOMAIN');
+  const type = oneOf(raw, 'IdentityType', IDENTITY_TYPES, at) ?? (name.includes('@') ? 'EMAIL_ADDRESS' : 'DOMAIN');
   const dkimRaw = raw.DkimAttributes;
   if (dkimRaw !== undefined && dkimRaw !== null && !isObject(dkimRaw)) {
     throw new InvalidIdentityError(`${at}: DkimAttributes must be an object, got ${describe(dkimRaw)}`);
@@ -111,7 +110,9 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
   }
   const signing = dkim.SigningEnabled;
   if (signing !== undefined && typeof signing !== 'boolean') {
-    throw new InvalidIdentityError(`${at}: DkimAttributes.SigningEnabled must be true or false, got ${describe(signing)}`);
+    throw new InvalidIdentityError(
+      `${at}: DkimAttributes.SigningEnabled must be true or false, got ${describe(signing)}`,
+    );
   }
   const status = oneOf(dkim, 'Status', DKIM_STATUSES, `${at}: DkimAttributes`);
   const origin = optionalString(dkim, 'SigningAttributesOrigin', `${at}: DkimAttributes`);

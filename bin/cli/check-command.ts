@@ -1,0 +1,206 @@
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { DnsProber } from '../../lambda/adapters/dns/dkim-dns-prober';
+import { type DnsEndpoint, DnsTransport } from '../../lambda/adapters/dns/dns-transport';
+import { IdentitiesFileError, IdentitiesFileSource } from '../../lambda/adapters/identities-file';
+import { SesIdentitySource } from '../../lambda/adapters/ses-identity-source';
+import { checkDkim, type IdentitySource } from '../../lambda/check-dkim';
+import { QUIET_HEALTHS } from '../../lambda/domain/assess-identity';
+import { renderText, toJsonReport } from '../../lambda/domain/render-report';
+import { InvalidIdentityError, isRegionName } from '../../lambda/domain/ses-identity';
+
+export const DEFAULT_RESOLVERS = ['1.1.1.1', '8.8.8.8', '9.9.9.9'];
+
+export const USAGE = `Usage: npm run check -- [options]
+
+Checks the DKIM records of every SES identity through public resolvers and every authoritative nameserver.
+
+  --region a,b               SES regions to read (default: AWS_REGION)
+  --identities FILE          read identities from FILE (a JSON array of get-email-identity objects with
+                             IdentityName and optional Region) instead of calling SES
+  --resolvers h[:p],...      recursive resolvers (default: ${DEFAULT_RESOLVERS.join(',')})
+  --authoritative-port N     port for every authoritative nameserver (default: 53)
+  --timeout-ms N             timeout of one DNS attempt (default: 2000; 3 attempts)
+  --ignore a,b               identities to leave out
+  --ipv6                     also query nameservers over IPv6
+  --json                     print the report as JSON
+  --help                     show this help
+
+Exit status: 0 every identity HEALTHY, PENDING or DISABLED; 1 anything else; 2 could not run.`;
+
+/** A user mistake in flags or environment: printed as one line, exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface CheckIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly colour: boolean;
+}
+
+export interface CheckCommandOptions {
+  readonly regions: string[];
+  readonly identitiesFile?: string;
+  readonly resolvers: DnsEndpoint[];
+  readonly authoritativePort: number;
+  readonly timeoutMs: number;
+  readonly ignore: string[];
+  readonly ipv6: boolean;
+  readonly json: boolean;
+  readonly help: boolean;
+}
+
+function integer(flag: string, value: string | undefined, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Parse `1.1.1.1`, `127.0.0.1:5300`, `[::1]:53` or `::1`. */
+export function parseResolver(text: string): DnsEndpoint {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  let address = text;
+  let port: string | undefined;
+  if (bracketed) {
+    address = bracketed[1] ?? '';
+    port = bracketed[2];
+  } else if (text.split(':').length === 2) {
+    [address, port] = text.split(':') as [string, string];
+  }
+  if (!isIP(address)) {
+    throw new UsageError(
+      `--resolvers: "${text}" is not an IP address with an optional port (expected e.g. 1.1.1.1 or 127.0.0.1:5300 or [::1]:53)`,
+    );
+  }
+  return { address, port: integer(`--resolvers port in "${text}"`, port, 1, 65_535, 53) };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CheckCommandOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        region: { type: 'string' },
+        identities: { type: 'string' },
+        resolvers: { type: 'string' },
+        'authoritative-port': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        ignore: { type: 'string' },
+        ipv6: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]} (see --help)`);
+  }
+  const regionText = (values.region as string | undefined) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const regions = list(regionText);
+  for (const region of regions) {
+    if (!isRegionName(region))
+      throw new UsageError(`--region: "${region}" is not an AWS region name (expected e.g. eu-west-1)`);
+  }
+  if (values.resolvers !== undefined && list(values.resolvers as string).length === 0) {
+    throw new UsageError('--resolvers needs at least one resolver address');
+  }
+  const resolvers = list((values.resolvers as string | undefined) ?? DEFAULT_RESOLVERS.join(',')).map(parseResolver);
+  if (values.identities === '') throw new UsageError('--identities needs a file name');
+  return {
+    regions: [...new Set(regions)],
+    identitiesFile: values.identities as string | undefined,
+    resolvers,
+    authoritativePort: integer(
+      '--authoritative-port',
+      values['authoritative-port'] as string | undefined,
+      1,
+      65_535,
+      53,
+    ),
+    timeoutMs: integer('--timeout-ms', values['timeout-ms'] as string | undefined, 50, 60_000, 2000),
+    ignore: list(values.ignore as string | undefined),
+    ipv6: values.ipv6 === true,
+    json: values.json === true,
+    help: values.help === true,
+  };
+}
+
+/** Every resolver must answer something (even REFUSED) before a run means anything. */
+async function preflightResolvers(transport: DnsTransport, resolvers: readonly DnsEndpoint[]): Promise<void> {
+  const results = await Promise.all(
+    resolvers.map((r) => transport.query(r, { name: '.', type: 'NS', recursionDesired: true })),
+  );
+  results.forEach((result, i) => {
+    if (!result.ok) {
+      const r = resolvers[i] as DnsEndpoint;
+      throw new UsageError(`resolver ${r.address}:${r.port} is unreachable (${result.detail}): check --resolvers`);
+    }
+  });
+}
+
+/** Run `check` and return the exit status. Never throws for a user's mistake. */
+export async function runCheckCommand(argv: readonly string[], env: NodeJS.ProcessEnv, io: CheckIo): Promise<number> {
+  try {
+    const options = parseCheckArgs(argv, env);
+    if (options.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    let source: IdentitySource;
+    if (options.identitiesFile) {
+      source = new IdentitiesFileSource(options.identitiesFile, options.regions[0]);
+    } else {
+      if (options.regions.length === 0)
+        throw new UsageError('no region: pass --region eu-west-1 (or several, comma-separated) or set AWS_REGION');
+      const clients = new Map<string, SESv2Client>();
+      source = new SesIdentitySource({
+        regions: options.regions,
+        clientFor: (region) => {
+          let client = clients.get(region);
+          if (!client) {
+            client = new SESv2Client({ region });
+            clients.set(region, client);
+          }
+          return client;
+        },
+      });
+    }
+    const transport = new DnsTransport({ timeoutMs: options.timeoutMs });
+    await preflightResolvers(transport, options.resolvers);
+    const prober = new DnsProber(transport, {
+      resolvers: options.resolvers,
+      authoritativePort: options.authoritativePort,
+      ipv6: options.ipv6,
+    });
+    const report = await checkDkim(source, prober, { ignore: options.ignore });
+    if (report.identities.length === 0 && report.errors.length > 0 && report.errors.every((e) => !e.identity)) {
+      throw new UsageError(report.errors.map((e) => `${e.region}: ${e.message}`).join('; '));
+    }
+    io.out(
+      options.json
+        ? JSON.stringify(toJsonReport(report.identities, report.errors), null, 2)
+        : renderText(report.identities, report.errors, { colour: io.colour }),
+    );
+    const quiet = report.errors.length === 0 && report.identities.every((r) => QUIET_HEALTHS.has(r.health));
+    return quiet ? 0 : 1;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof IdentitiesFileError || error instanceof InvalidIdentityError) {
+      io.err(`check: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
