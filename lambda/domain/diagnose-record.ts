@@ -124,7 +124,9 @@ export function diagnoseRecord(
     const definitive = judged.filter((j) => j.answer.server.view === view && j.verdict.kind !== 'INCONCLUSIVE');
     const bySummary = groupBy(definitive, (j) => answerSummary(j.answer));
     if (bySummary.size < 2) continue;
+    // Servers that are right first: the reader sees the good answer, then who deviates from it.
     const says = [...bySummary.entries()]
+      .sort(([, a], [, b]) => Number(b[0]?.verdict.kind === 'OK') - Number(a[0]?.verdict.kind === 'OK'))
       .map(([summary, group]) => {
         const serials = group
           .map((g) => context.serials?.get(serverLabel(g.answer.server)))
