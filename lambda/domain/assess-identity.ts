@@ -58,19 +58,33 @@ function answerValues(answer: RecordAnswer): string[] {
   return values;
 }
 
+/**
+ * SES reports the SOA it last read (VerificationInfo.SOARecord). Compared with what each server serves now,
+ * it shows which server SES was reading: the stale-provider incident in one sentence.
+ */
+function sesSoaEvidence(identity: SesIdentity, zone?: ZoneObservation): string {
+  const saw = identity.verificationInfo?.soaRecord;
+  if (!saw || !zone || saw.serialNumber === undefined) return '';
+  const withSoa = zone.servers.filter((s) => s.soa);
+  const same = withSoa.filter((s) => s.soa?.serial === saw.serialNumber);
+  const different = withSoa.filter((s) => s.soa?.serial !== saw.serialNumber);
+  const names = (list: typeof withSoa) => [...new Set(list.map((s) => serverLabel(s.server)))].join(', ');
+  const sawText = `SES last read SOA serial ${saw.serialNumber}${saw.primaryNameServer ? ` (primary ${saw.primaryNameServer})` : ''}`;
+  if (same.length > 0 && different.length > 0) {
+    return ` ${sawText}: that is the zone ${names(same)} serves, while ${names(different)} serve${different.length === 1 ? 's' : ''} serial ${[...new Set(different.map((s) => s.soa?.serial))].join('/')}: SES is reading a server with different data.`;
+  }
+  if (same.length === 0 && different.length > 0) {
+    return ` ${sawText}, which none of the servers now serving ${zone.zone} has (they serve ${[...new Set(different.map((s) => s.soa?.serial))].join('/')}): SES may be reading a server that is no longer listed, or has not rechecked since the last change.`;
+  }
+  return '';
+}
+
 function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], zone?: ZoneObservation): Finding[] {
   const { dkim, region, name } = identity;
   const dig = records[0]
     ? digCommand(records[0].name, records[0].type)
     : `aws sesv2 get-email-identity --email-identity ${name} --region ${region}`;
-  const sesSaw = identity.verificationInfo?.soaRecord;
-  const servedMnames = new Set(zone?.servers.map((s) => s.soa?.mname).filter(Boolean));
-  const staleView =
-    sesSaw?.primaryNameServer &&
-    servedMnames.size > 0 &&
-    !servedMnames.has(sesSaw.primaryNameServer.toLowerCase().replace(/\.$/, ''))
-      ? ` SES last read the zone from ${sesSaw.primaryNameServer} (serial ${sesSaw.serialNumber ?? '?'}), which none of the servers now serving it names as primary: a stale server may still be answering.`
-      : '';
+  const staleView = sesSoaEvidence(identity, zone);
   const error = identity.verificationInfo?.errorType ? ` SES error: ${identity.verificationInfo.errorType}.` : '';
   const lastSuccess = identity.verificationInfo?.lastSuccessTimestamp
     ? ` Last successful check: ${identity.verificationInfo.lastSuccessTimestamp}.`

@@ -112,7 +112,13 @@ export function diagnoseRecord(
   answers: readonly RecordAnswer[],
   context: RecordContext = {},
 ): Finding[] {
-  const judged = answers.map((answer) => ({ answer, verdict: classifyAnswer(expected, answer) }));
+  const classified = answers.map((answer) => ({ answer, verdict: classifyAnswer(expected, answer) }));
+  // When a nameserver shows the record under a doubled name, resolvers that find nothing at the right name
+  // are seeing the same mistake: report it once, as DOUBLED_DOMAIN.
+  const doubled = classified.find((j) => j.verdict.kind === 'DOUBLED')?.verdict;
+  const judged = classified.map((j) =>
+    doubled && j.verdict.kind === 'MISSING' && j.answer.server.view === 'public' ? { ...j, verdict: doubled } : j,
+  );
   const findings: Finding[] = [];
   const labels = (items: readonly { answer: RecordAnswer }[]) => items.map((i) => serverLabel(i.answer.server));
   const digFor = (items: readonly { answer: RecordAnswer }[], type: string = expected.type) =>

@@ -48,7 +48,10 @@ function recordStatus(record: RecordReport): string {
 }
 
 function findingLines(finding: Finding, indent: string): string[] {
-  return [`${indent}${finding.code}: ${printable(finding.message)}`, `${indent}  $ ${printable(finding.dig)}`];
+  return [
+    `${indent}${finding.code}: ${printable(finding.message)}`,
+    `${indent.replace('-', ' ')}    $ ${printable(finding.dig)}`,
+  ];
 }
 
 /** A readable report: one block per identity, a table of its records, then each finding and its dig. */

@@ -132,7 +132,11 @@ describe('DnsProber against real knot servers and an unbound resolver', () => {
   it('reports KEY_MISSING when the CNAME is right but its target has no key', async () => {
     const report = await check(easyDkimIdentity('nokey.test', TOKENS.nokey));
 
-    expect(report.records.map((r) => r.findings.map((f) => f.code))).toEqual([['KEY_MISSING'], ['KEY_MISSING'], ['KEY_MISSING']]);
+    expect(report.records.map((r) => r.findings.map((f) => f.code))).toEqual([
+      ['KEY_MISSING'],
+      ['KEY_MISSING'],
+      ['KEY_MISSING'],
+    ]);
     expect(report.records[0]?.findings[0]?.servers).toEqual([`resolver ${SUBNET}.53:${PORT}`]);
   });
 
@@ -160,7 +164,10 @@ describe('DnsProber against real knot servers and an unbound resolver', () => {
   });
 
   it('looks a zone up once however many identities share it', async () => {
-    const fresh = new DnsProber(new DnsTransport({ timeoutMs: 300 }), { resolvers: [world.resolver], authoritativePort: PORT });
+    const fresh = new DnsProber(new DnsTransport({ timeoutMs: 300 }), {
+      resolvers: [world.resolver],
+      authoritativePort: PORT,
+    });
     const identity = easyDkimIdentity('good.test', TOKENS.good);
     const records = expectedDkimRecords(identity);
     const t = (fresh as unknown as { transport: DnsTransport }).transport;

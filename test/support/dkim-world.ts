@@ -47,12 +47,23 @@ export interface DkimWorld {
 }
 
 /** An Easy DKIM domain identity as SES v2 returns it, pointing at the test signing zone. */
-export function easyDkimIdentity(name: string, tokens: readonly string[], overrides: Partial<SesIdentity['dkim']> = {}): SesIdentity {
+export function easyDkimIdentity(
+  name: string,
+  tokens: readonly string[],
+  overrides: Partial<SesIdentity['dkim']> = {},
+): SesIdentity {
   return {
     name,
     region: 'eu-west-1',
     type: 'DOMAIN',
-    dkim: { signingEnabled: true, status: 'SUCCESS', tokens, origin: 'AWS_SES', signingHostedZone: SIGNING_ZONE, ...overrides },
+    dkim: {
+      signingEnabled: true,
+      status: 'SUCCESS',
+      tokens,
+      origin: 'AWS_SES',
+      signingHostedZone: SIGNING_ZONE,
+      ...overrides,
+    },
   };
 }
 
@@ -118,16 +129,29 @@ export async function startDkimWorld(subnet: string, port: number): Promise<Dkim
     const shared = {
       'good.test': twoServers('good', threeGood('good')),
       // Incident 1: one of three values mistyped.
-      'typo.test': twoServers('typo', [cname(t1, 'typo.test'), cname(t2, 'typo.test'), cname(t3, 'typo.test', `${t3.slice(0, -1)}x`)]),
-      'proxied.test': twoServers('proxied', [...threeGood('proxied').slice(1), `${TOKENS.proxied[0]}._domainkey A 104.16.0.1`]),
+      'typo.test': twoServers('typo', [
+        cname(t1, 'typo.test'),
+        cname(t2, 'typo.test'),
+        cname(t3, 'typo.test', `${t3.slice(0, -1)}x`),
+      ]),
+      'proxied.test': twoServers('proxied', [
+        ...threeGood('proxied').slice(1),
+        `${TOKENS.proxied[0]}._domainkey A 104.16.0.1`,
+      ]),
       'doubled.test': twoServers('doubled', [
         ...threeGood('doubled').slice(1),
         `${TOKENS.doubled[0]}._domainkey.doubled.test CNAME ${TOKENS.doubled[0]}.${SIGNING_ZONE}.`,
       ]),
-      'wrongtype.test': twoServers('wrongtype', [...threeGood('wrongtype').slice(1), `${TOKENS.wrongtype[0]}._domainkey TXT "${key}"`]),
+      'wrongtype.test': twoServers('wrongtype', [
+        ...threeGood('wrongtype').slice(1),
+        `${TOKENS.wrongtype[0]}._domainkey TXT "${key}"`,
+      ]),
       'nokey.test': twoServers('nokey', threeGood('nokey')),
       // misstok1: NXDOMAIN. misstok2: an empty non-terminal (NOERROR, no data). misstok3: present.
-      'missing.test': twoServers('missing', [`x.${TOKENS.missing[1]}._domainkey TXT "not a key"`, cname(TOKENS.missing[2], 'missing.test')]),
+      'missing.test': twoServers('missing', [
+        `x.${TOKENS.missing[1]}._domainkey TXT "not a key"`,
+        cname(TOKENS.missing[2], 'missing.test'),
+      ]),
       'byo.test': twoServers('byo', [`big._domainkey TXT ${txtStrings(bigKey)}`]),
       'byobad.test': twoServers('byobad', [`sel._domainkey TXT "v=DKIM1; k=rsa; p="`]),
     };
@@ -135,19 +159,31 @@ export async function startDkimWorld(subnet: string, port: number): Promise<Dkim
       zoneText('stale.test', [`@ NS ns1`, `@ NS ns-old`, `ns1 A ${a(21)}`, `ns-old A ${a(22)}`, ...lines], serial);
     const apexonly = (serial: number, lines: string[]) =>
       zoneText('apexonly.test', [`@ NS ns1`, `@ NS ns-old`, `ns1 A ${a(31)}`, `ns-old A ${a(32)}`, ...lines], serial);
-    const twoOf = (d: string, first: number) => [`@ NS ns1`, `@ NS ns2`, `ns1 A ${a(first)}`, `ns2 A ${a(first + 1)}`];
+    const twoOf = (first: number) => [`@ NS ns1`, `@ NS ns2`, `ns1 A ${a(first)}`, `ns2 A ${a(first + 1)}`];
     await Promise.all([
       start(startKnot([a(1)], port, { test: parent })),
       start(startKnot([a(2)], port, { 'amazonses.test': keys })),
       start(startKnot([a(11), a(12)], port, shared)),
       // Incident 2: a DNS move; the old provider still answers with old records.
       start(startKnot([a(21)], port, { 'stale.test': stale(5, threeGood('stale')) })),
-      start(startKnot([a(22)], port, { 'stale.test': stale(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']) })),
+      start(
+        startKnot([a(22)], port, { 'stale.test': stale(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']) }),
+      ),
       start(startKnot([a(31)], port, { 'apexonly.test': apexonly(5, threeGood('apexonly')) })),
-      start(startKnot([a(32)], port, { 'apexonly.test': apexonly(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']) })),
-      start(startKnot([a(41)], port, { 'slow.test': zoneText('slow.test', [...twoOf('slow', 41), ...threeGood('slow')]) })),
+      start(
+        startKnot([a(32)], port, {
+          'apexonly.test': apexonly(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']),
+        }),
+      ),
+      start(
+        startKnot([a(41)], port, { 'slow.test': zoneText('slow.test', [...twoOf(41), ...threeGood('slow')]) }),
+      ),
       start(startSilentServer(a(42), port)),
-      start(startKnot([a(51)], port, { 'broken.test': zoneText('broken.test', [...twoOf('broken', 51), ...threeGood('broken')]) })),
+      start(
+        startKnot([a(51)], port, {
+          'broken.test': zoneText('broken.test', [...twoOf(51), ...threeGood('broken')]),
+        }),
+      ),
       start(startKnot([a(52)], port, { 'broken.test': null })),
     ]);
     const stubs: Record<string, string[]> = {

@@ -12,11 +12,19 @@ import { join } from 'node:path';
 import { DnsTransport } from '../../lambda/adapters/dns/dns-transport';
 
 function findBinary(name: string, debianPackage: string): string {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', ...(process.env.PATH ?? '').split(':')]) {
+  for (const dir of [
+    '/usr/sbin',
+    '/usr/bin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    ...(process.env.PATH ?? '').split(':'),
+  ]) {
     const candidate = join(dir, name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error(`${name} is not installed: these tests need real DNS servers. Install the Debian package "${debianPackage}" (apt-get install ${debianPackage}; .ci/run does this).`);
+  throw new Error(
+    `${name} is not installed: these tests need real DNS servers. Install the Debian package "${debianPackage}" (apt-get install ${debianPackage}; .ci/run does this).`,
+  );
 }
 
 /** A zone file: `$ORIGIN`, `$TTL`, an SOA and the given lines. */
@@ -47,7 +55,14 @@ async function waitUntilAnswering(address: string, port: number, name: string, c
   throw new Error(`server on ${address}:${port} did not start: ${log()}`);
 }
 
-async function spawnServer(binary: string, args: string[], dir: string, addresses: readonly string[], port: number, probeName: string) {
+async function spawnServer(
+  binary: string,
+  args: string[],
+  dir: string,
+  addresses: readonly string[],
+  port: number,
+  probeName: string,
+) {
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
@@ -75,7 +90,11 @@ async function spawnServer(binary: string, args: string[], dir: string, addresse
  * Start one knotd serving `zones` (name → zone text; `null` configures the zone with a missing file, so it
  * answers SERVFAIL) on every address.
  */
-export async function startKnot(addresses: readonly string[], port: number, zones: Record<string, string | null>): Promise<RunningServer> {
+export async function startKnot(
+  addresses: readonly string[],
+  port: number,
+  zones: Record<string, string | null>,
+): Promise<RunningServer> {
   const knotd = findBinary('knotd', 'knot');
   const dir = await mkdtemp(join(tmpdir(), 'knot-'));
   await mkdir(join(dir, 'db'));

@@ -1,0 +1,135 @@
+/**
+ * The demo's simulated DNS: a root, an `example.` registry, a signing-key zone standing in for
+ * dkim.amazonses.com, two DNS providers, and the domains of the bundled identities, each reproducing a
+ * real misconfiguration. Addresses are 127.0.53.x; nothing leaves the machine.
+ */
+import type { DnsEndpoint } from '../../lambda/adapters/dns/dns-transport';
+import { authoritativeServer, type InProcessDnsServer, iterativeResolver, type Zone, zone } from './in-process-dns';
+
+export const DEMO_SUBNET = '127.0.53';
+const at = (host: number) => `${DEMO_SUBNET}.${host}`;
+
+/** SES Easy DKIM tokens of the demo identities (shaped like real ones: 32 base32 characters). */
+export const DEMO_TOKENS = {
+  healthy: ['k3v7q2m5x9r4t8w6y1z0a2b4c6d8e0f1', 'p9o8i7u6y5t4r3e2w1q0a9s8d7f6g5h4', 'z1x2c3v4b5n6m7l8k9j0h1g2f3d4s5a6'],
+  typo: ['g7h8j9k0l1m2n3b4v5c6x7z8a9s0d1f2', 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6', 'm4n5b6v7c8x9z0l1k2j3h4g5f6d7s8a9'],
+  moved: ['r2d2c3p0b8b8k2s0o1l2o3h4a5n6s7o8', 'y7u8i9o0p1a2s3d4f5g6h7j8k9l0z1x2', 'c3v4b5n6m7q8w9e0r1t2y3u4i5o6p7a8'],
+  oldMoved: ['o1d2s3e4l5e6c7t8o9r0a1b2c3d4e5f6', 'o9l8d7s6e5l4e3c2t1o0r9q8w7e6r5t4'],
+  proxied: ['x0c9v8b7n6m5a4s3d2f1g0h9j8k7l6q5', 'w4e5r6t7y8u9i0o1p2a3s4d5f6g7h8j9', 'b1n2m3q4w5e6r7t8y9u0i1o2p3a4s5d6'],
+  doubled: ['d0u1b2l3e4d5a6b7c8d9e0f1g2h3i4j5', 'k6l7m8n9o0p1q2r3s4t5u6v7w8x9y0z1', 'a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7'],
+};
+
+const KEY = (seed: number) => `v=DKIM1; k=rsa; p=${Buffer.alloc(294, seed).toString('base64')}`;
+
+function easyDkim(tokens: readonly string[], signingZone = 'dkim.amazonses.com.'): [string, 'CNAME', string][] {
+  return tokens.map((t) => [`${t}._domainkey`, 'CNAME', `${t}.${signingZone}`]);
+}
+
+export interface DemoWorld {
+  readonly resolvers: DnsEndpoint[];
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startDemoWorld(port: number): Promise<DemoWorld> {
+  const root = zone('', [
+    ['@', 'NS', 'a.root-servers.example'],
+    ['a.root-servers.example', 'A', at(1)],
+    ['example', 'NS', 'a.registry.example'],
+    ['a.registry.example', 'A', at(2)],
+    ['amazonses.com', 'NS', 'ns.amazonses.com'],
+    ['ns.amazonses.com', 'A', at(3)],
+  ]);
+  const providerA = ['ns1.provider-a.example', 'ns2.provider-a.example'];
+  const delegate = (domain: string, servers: string[]): [string, 'NS', string][] =>
+    servers.map((s) => [domain, 'NS', `${s}.`]);
+  const registry = zone('example', [
+    ['@', 'NS', 'a.registry'],
+    ['a.registry', 'A', at(2)],
+    ['ns1.provider-a', 'A', at(10)],
+    ['ns2.provider-a', 'A', at(11)],
+    ['ns1.provider-b', 'A', at(20)],
+    ['ns-old.legacy-dns', 'A', at(21)],
+    ...['healthy', 'typo', 'proxied', 'doubled', 'byodkim'].flatMap((d) => delegate(d, providerA)),
+    // Incident 2: the domain moved to provider B, but the registrar still lists the old provider too.
+    ...delegate('moved', ['ns1.provider-b.example', 'ns-old.legacy-dns.example']),
+  ]);
+  const allTokens = Object.values(DEMO_TOKENS).flat();
+  const keys = zone('amazonses.com', [
+    ['@', 'NS', 'ns'],
+    ['ns', 'A', at(3)],
+    ...allTokens.map((t, i): [string, 'TXT', string] => [`${t}.dkim`, 'TXT', KEY(i + 1)]),
+  ]);
+  const apexNs = (servers: string[]): [string, 'NS', string][] => servers.map((s) => ['@', 'NS', `${s}.`]);
+  const [t1, t2, t3] = DEMO_TOKENS.typo as [string, string, string];
+  const [p1, ...pRest] = DEMO_TOKENS.proxied as [string, string, string];
+  const [d1, ...dRest] = DEMO_TOKENS.doubled as [string, string, string];
+  const providerAZones: Zone[] = [
+    zone('healthy.example', [...apexNs(providerA), ...easyDkim(DEMO_TOKENS.healthy)]),
+    // Incident 1: one of three values mistyped by hand (two characters swapped).
+    zone('typo.example', [
+      ...apexNs(providerA),
+      ...easyDkim([t1, t2]),
+      [`${t3}._domainkey`, 'CNAME', `${t3.slice(0, 10)}${t3[11]}${t3[10]}${t3.slice(12)}.dkim.amazonses.com.`],
+    ]),
+    // A CDN proxy in front of the record: the name answers addresses instead of the CNAME.
+    zone('proxied.example', [
+      ...apexNs(providerA),
+      ...easyDkim(pRest),
+      [`${p1}._domainkey`, 'A', '104.16.132.229'],
+      [`${p1}._domainkey`, 'A', '104.16.133.229'],
+    ]),
+    // The console appended the domain to a name that already had it.
+    zone('doubled.example', [
+      ...apexNs(providerA),
+      ...easyDkim(dRest),
+      [`${d1}._domainkey.doubled.example.doubled.example.`, 'CNAME', `${d1}.dkim.amazonses.com.`],
+    ]),
+    zone('byodkim.example', [...apexNs(providerA), ['mail2026._domainkey', 'TXT', KEY(99)]]),
+  ];
+  const movedNew = zone(
+    'moved.example',
+    [...apexNs(['ns1.provider-b.example', 'ns-old.legacy-dns.example']), ...easyDkim(DEMO_TOKENS.moved)],
+    2026112301,
+    'ns1.provider-b.example',
+  );
+  const movedOld = zone(
+    'moved.example',
+    [...apexNs(['ns-old.legacy-dns.example']), ...easyDkim(DEMO_TOKENS.oldMoved)],
+    2024031502,
+    'ns-old.legacy-dns.example',
+  );
+
+  const servers: InProcessDnsServer[] = [
+    authoritativeServer(at(1), port, [root]),
+    authoritativeServer(at(2), port, [registry]),
+    authoritativeServer(at(3), port, [keys]),
+    authoritativeServer(at(10), port, providerAZones),
+    authoritativeServer(at(11), port, providerAZones),
+    authoritativeServer(at(20), port, [movedNew]),
+    authoritativeServer(at(21), port, [movedOld]),
+    // Two public resolvers that, like real ones, pick different servers of a delegation.
+    iterativeResolver(at(100), port, { address: at(1), port }),
+    iterativeResolver(at(101), port, { address: at(1), port }, (s) => [...s].reverse()),
+  ];
+  const started: InProcessDnsServer[] = [];
+  try {
+    for (const server of servers) {
+      await server.start();
+      started.push(server);
+    }
+  } catch (error) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw error;
+  }
+  return {
+    resolvers: [
+      { address: at(100), port },
+      { address: at(101), port },
+    ],
+    port,
+    stop: async () => {
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
+}
