@@ -175,9 +175,7 @@ export async function startDkimWorld(subnet: string, port: number): Promise<Dkim
           'apexonly.test': apexonly(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']),
         }),
       ),
-      start(
-        startKnot([a(41)], port, { 'slow.test': zoneText('slow.test', [...twoOf(41), ...threeGood('slow')]) }),
-      ),
+      start(startKnot([a(41)], port, { 'slow.test': zoneText('slow.test', [...twoOf(41), ...threeGood('slow')]) })),
       start(startSilentServer(a(42), port)),
       start(
         startKnot([a(51)], port, {
