@@ -20,9 +20,10 @@ export function diagnoseZone(zone: ZoneObservation): Finding[] {
   }));
   if (!zone.zone) return findings;
   for (const ns of zone.unresolvedNs) {
+    // Definitive (the name has no address), but resolvers fall back to the other servers: a warning.
     findings.push({
-      code: 'LOOKUP_FAILED',
-      severity: 'inconclusive',
+      code: 'NAMESERVER_UNRESOLVABLE',
+      severity: 'warning',
       message: `Nameserver ${ns} is listed for ${zone.zone} but has no address, so its answers could not be checked. Fix: remove it from the NS records and the registrar's delegation, or give it an address.`,
       servers: [ns],
       dig: digCommand(ns, 'A'),

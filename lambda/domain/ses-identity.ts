@@ -103,7 +103,7 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
   }
   const dkim = isObject(dkimRaw) ? dkimRaw : {};
   const tokensRaw = dkim.Tokens ?? [];
-  if (!Array.isArray(tokensRaw) || !tokensRaw.every((t) => typeof t === 'string' && /^[A-Za-z0-9._-]{1,63}$/.test(t))) {
+  if (!Array.isArray(tokensRaw) || !tokensRaw.every((t) => typeof t === 'string' && /^[A-Za-z0-9_-]{1,63}$/.test(t))) {
     throw new InvalidIdentityError(
       `${at}: DkimAttributes.Tokens must be a list of DNS labels (letters, digits, '-', '_'), got ${describe(tokensRaw)}`,
     );

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { diagnoseZone } from '../../lambda/domain/diagnose-zone';
+import type { ZoneObservation, ZoneServer } from '../../lambda/domain/observations';
+
+const server = (name: string, apexNs?: string[]): ZoneServer => ({
+  server: { name, address: '192.0.2.1', port: 53, view: 'authoritative' },
+  listedBy: ['parent'],
+  apexNs,
+});
+const zone = (
+  parentNs: string[] | undefined,
+  servers: ZoneServer[],
+  extra: Partial<ZoneObservation> = {},
+): ZoneObservation => ({
+  zone: 'example.com',
+  parentZone: 'com',
+  parentNs,
+  servers,
+  unresolvedNs: [],
+  problems: [],
+  ...extra,
+});
+
+describe('diagnoseZone', () => {
+  it('finds nothing when the parent and the zone list the same servers', () => {
+    expect(
+      diagnoseZone(zone(['a.ns', 'b.ns'], [server('a.ns', ['b.ns', 'a.ns']), server('b.ns', ['a.ns', 'b.ns'])])),
+    ).toEqual([]);
+  });
+
+  it('names a server listed only in the zone (a former provider left in the NS records)', () => {
+    const [finding] = diagnoseZone(zone(['a.ns'], [server('a.ns', ['a.ns', 'old.ns'])]));
+
+    expect(finding).toMatchObject({ code: 'DELEGATION_MISMATCH', severity: 'warning' });
+    expect(finding?.message).toContain('old.ns only in the zone');
+  });
+
+  it('names a server listed only at the registrar', () => {
+    const [finding] = diagnoseZone(zone(['a.ns', 'old.ns'], [server('a.ns', ['a.ns'])]));
+
+    expect(finding?.message).toContain('old.ns only at the registrar');
+  });
+
+  it('reports servers that disagree about the NS set itself', () => {
+    const [finding] = diagnoseZone(
+      zone(['a.ns', 'b.ns'], [server('a.ns', ['a.ns', 'b.ns']), server('b.ns', ['b.ns'])]),
+    );
+
+    expect(finding?.message).toContain("the zone's own NS records differ between servers");
+  });
+
+  it('does not compare when the parent could not be asked, and reports that as inconclusive', () => {
+    const findings = diagnoseZone(
+      zone(undefined, [server('a.ns', ['a.ns'])], {
+        problems: [{ message: 'Could not read the delegation', servers: [], dig: 'dig' }],
+      }),
+    );
+
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([['LOOKUP_FAILED', 'inconclusive']]);
+  });
+
+  it('reports a listed nameserver without an address', () => {
+    const findings = diagnoseZone(zone(['a.ns'], [server('a.ns', ['a.ns'])], { unresolvedNs: ['gone.ns'] }));
+
+    expect(findings[0]).toMatchObject({ code: 'NAMESERVER_UNRESOLVABLE', severity: 'warning' });
+    expect(findings[0]?.message).toContain('gone.ns is listed for example.com but has no address');
+  });
+});
