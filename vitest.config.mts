@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     // DNS integration suites start real knotd/unbound processes; give them room on 2-core CI machines.
     testTimeout: 30_000,
     hookTimeout: 30_000,
