@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonReport } from '../../lambda/domain/render-report';
+import { type DkimWorld, SIGNING_ZONE, startDkimWorld, TOKENS } from '../support/dkim-world';
+
+// The real entry point in a child process, against knotd + unbound on 127.0.21.x.
+const SUBNET = '127.0.21';
+const PORT = 15321;
+const ROOT = join(__dirname, '..', '..');
+
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'bin', 'check.ts'), ...args], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const identity = (name: string, tokens: readonly string[], status = 'SUCCESS') => ({
+  IdentityName: name,
+  Region: 'eu-west-1',
+  IdentityType: 'DOMAIN',
+  VerificationStatus: status,
+  DkimAttributes: {
+    SigningEnabled: true,
+    Status: status,
+    Tokens: tokens,
+    SigningAttributesOrigin: 'AWS_SES',
+    SigningHostedZone: `${SIGNING_ZONE}.`,
+  },
+});
+
+describe('npm run check (end to end)', () => {
+  let world: DkimWorld;
+  let dir: string;
+  let dnsFlags: string[];
+  const file = async (name: string, content: unknown) => {
+    const path = join(dir, name);
+    await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+
+  beforeAll(async () => {
+    world = await startDkimWorld(SUBNET, PORT);
+    dir = await mkdtemp(join(tmpdir(), 'check-cli-'));
+    dnsFlags = [
+      '--resolvers',
+      `${world.resolver.address}:${PORT}`,
+      '--authoritative-port',
+      String(PORT),
+      '--timeout-ms',
+      '300',
+    ];
+  });
+  afterAll(async () => {
+    await world?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints the JSON report and exits 1 when an identity needs attention', async () => {
+    const identities = await file('mixed.json', [
+      identity('good.test', TOKENS.good),
+      identity('typo.test', TOKENS.typo),
+      identity('slow.test', TOKENS.slow),
+    ]);
+
+    const { code, stdout, stderr } = await run(['--identities', identities, '--json', ...dnsFlags]);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as JsonReport;
+    expect(report.identities.map((i) => [i.identity, i.region, i.health])).toEqual([
+      ['typo.test', 'eu-west-1', 'AT_RISK'],
+      ['slow.test', 'eu-west-1', 'UNKNOWN'],
+      ['good.test', 'eu-west-1', 'HEALTHY'],
+    ]);
+    const mistyped = report.identities[0]?.records[2];
+    expect(mistyped).toMatchObject({
+      name: 'typotok3._domainkey.typo.test',
+      type: 'CNAME',
+      expected: `typotok3.${SIGNING_ZONE}`,
+    });
+    expect(mistyped?.findings.map((f) => f.code)).toEqual(['RECORD_MISMATCH']);
+    expect(mistyped?.findings[0]).toEqual(
+      expect.objectContaining({
+        code: 'RECORD_MISMATCH',
+        message: expect.any(String),
+        servers: expect.any(Array),
+        dig: expect.stringContaining('dig @'),
+      }),
+    );
+    expect(mistyped?.answers[0]).toEqual({
+      server: `ns1.typo.test (${SUBNET}.11:${PORT})`,
+      view: 'authoritative',
+      rcode: 'NOERROR',
+      values: [`CNAME typotokx.${SIGNING_ZONE}`],
+    });
+    const slow = report.identities[1];
+    expect(slow?.records.flatMap((r) => r.findings.map((f) => f.code))).not.toContain('RECORD_MISSING');
+    expect(report.errors).toEqual([]);
+  });
+
+  it('exits 0 with a readable table when every identity is healthy', async () => {
+    const identities = await file('good.json', [
+      identity('good.test', TOKENS.good),
+      identity('stale.test', TOKENS.stale, 'PENDING'),
+    ]);
+
+    const { code, stdout } = await run(['--identities', identities, ...dnsFlags]);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('[ok] HEALTHY  good.test');
+    expect(stdout).toContain('[..] PENDING  stale.test');
+    expect(stdout).toContain('ok on 2 nameservers and 1 resolver');
+    expect(stdout).not.toContain('\u001b['); // no colour when not a terminal
+  });
+
+  const usageErrors: [string, () => Promise<string[]>, RegExp][] = [
+    ['an unknown flag', async () => ['--frobnicate'], /^check: Unknown option '--frobnicate'/],
+    [
+      'a bad port',
+      async () => ['--authoritative-port', '99999'],
+      /^check: --authoritative-port must be a whole number from 1 to 65535, got "99999"$/,
+    ],
+    [
+      'a bad timeout',
+      async () => ['--timeout-ms', 'soon'],
+      /^check: --timeout-ms must be a whole number from 50 to 60000, got "soon"$/,
+    ],
+    [
+      'a bad resolver',
+      async () => ['--resolvers', 'dns.google'],
+      /^check: --resolvers: "dns.google" is not an IP address/,
+    ],
+    ['a bad region', async () => ['--region', 'Ireland'], /^check: --region: "Ireland" is not an AWS region name/],
+    [
+      'no region and no identities file',
+      async () => ['--resolvers', `${SUBNET}.53:${PORT}`],
+      /^check: no region: pass --region/,
+    ],
+    [
+      'an unreachable resolver',
+      async () => [
+        '--identities',
+        await file('one.json', [identity('good.test', TOKENS.good)]),
+        '--resolvers',
+        `${SUBNET}.99:${PORT}`,
+        '--timeout-ms',
+        '200',
+      ],
+      /^check: resolver 127\.0\.21\.99:15321 is unreachable \(.*\): check --resolvers$/,
+    ],
+    [
+      'a missing identities file',
+      async () => ['--identities', join(dir, 'nope.json'), ...dnsFlags],
+      /^check: .*nope\.json: cannot read the identities file \(ENOENT\)$/,
+    ],
+    [
+      'an identities file that is not JSON',
+      async () => ['--identities', await file('broken.json', '[{"IdentityName": '), ...dnsFlags],
+      /^check: .*broken\.json: not valid JSON/,
+    ],
+    [
+      'an identities file that is an object',
+      async () => ['--identities', await file('object.json', { IdentityName: 'a' }), ...dnsFlags],
+      /expected a JSON array of GetEmailIdentity objects, got object$/,
+    ],
+    [
+      'an identity with a bad status',
+      async () => [
+        '--identities',
+        await file('status.json', [identity('good.test', TOKENS.good, 'VERIFIED')]),
+        ...dnsFlags,
+      ],
+      /^check: .*status\.json item 1 \(good\.test\): DkimAttributes: Status must be one of PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE, NOT_STARTED, got "VERIFIED"$/,
+    ],
+    [
+      'an identity listed twice',
+      async () => [
+        '--identities',
+        await file('twice.json', [identity('good.test', TOKENS.good), identity('GOOD.test', TOKENS.good)]),
+        ...dnsFlags,
+      ],
+      /item 2: good\.test in eu-west-1 is listed twice$/,
+    ],
+  ];
+  it.each(usageErrors)('exits 2 with one clear line for %s', async (_label, args, message) => {
+    const { code, stdout, stderr } = await run(await args());
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr.trim()).toMatch(message);
+  });
+
+  it('prints help and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('--authoritative-port N');
+  });
+});

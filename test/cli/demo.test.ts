@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('npm run demo', () => {
+  it('diagnoses every bundled scenario offline, with the JSON the CLI prints', async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'bin', 'demo.ts'), '--json'], {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.stderr.on('data', (d) => {
+          err += d;
+        });
+        child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
+      },
+    );
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const json = stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1);
+    const report = JSON.parse(json) as {
+      identities: {
+        identity: string;
+        region: string;
+        health: string;
+        records: { findings: { code: string; message: string }[] }[];
+        findings: { code: string; message: string }[];
+      }[];
+    };
+    const byName = (name: string, region = 'eu-west-1') =>
+      report.identities.find((i) => i.identity === name && i.region === region);
+    const recordCodes = (name: string) => byName(name)?.records.map((r) => r.findings.map((f) => f.code));
+
+    expect(report.identities.map((i) => `${i.identity}/${i.region} ${i.health}`).sort()).toEqual([
+      'byodkim.example/eu-west-1 HEALTHY',
+      'doubled.example/eu-west-1 PENDING',
+      'healthy.example/eu-west-1 HEALTHY',
+      'healthy.example/us-east-1 HEALTHY',
+      'moved.example/eu-west-1 FAILING',
+      'news@healthy.example/eu-west-1 HEALTHY',
+      'proxied.example/eu-west-1 AT_RISK',
+      'typo.example/eu-west-1 FAILING',
+    ]);
+    // Incident 1: only the mistyped record.
+    expect(recordCodes('typo.example')).toEqual([[], [], ['RECORD_MISMATCH']]);
+    // Incident 2: each record, every server named, and SES's own SOA pointing at the stale server.
+    for (const codes of recordCodes('moved.example') ?? []) expect(codes).toContain('NAMESERVERS_DISAGREE');
+    const disagree = byName('moved.example')?.records[0]?.findings.find((f) => f.code === 'NAMESERVERS_DISAGREE');
+    expect(disagree?.message).toMatch(
+      /ns1\.provider-b\.example .* says CNAME .*; ns-old\.legacy-dns\.example .* says NXDOMAIN/,
+    );
+    expect(byName('moved.example')?.findings.find((f) => f.code === 'SES_DKIM_TEMPORARY_FAILURE')?.message).toContain(
+      'SES is reading a server with different data',
+    );
+    expect(recordCodes('proxied.example')?.[0]).toEqual(['RECORD_PROXIED']);
+    expect(recordCodes('doubled.example')?.[0]).toEqual(['DOUBLED_DOMAIN']);
+  });
+});
