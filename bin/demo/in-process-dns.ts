@@ -73,29 +73,59 @@ function toAnswer(record: ZoneRecord): Answer {
   return { name: record.name, type: record.type, ttl: 300, data: record.data as string } as Answer;
 }
 
+/** Zones indexed by origin and owner name, so a server hosting thousands of zones answers in O(labels). */
+export class ZoneIndex {
+  private readonly zones = new Map<string, { zone: Zone; byName: Map<string, ZoneRecord[]>; names: Set<string> }>();
+
+  constructor(zones: readonly Zone[]) {
+    for (const zone of zones) {
+      const byName = new Map<string, ZoneRecord[]>();
+      const names = new Set<string>();
+      for (const record of zone.records) {
+        byName.set(record.name, [...(byName.get(record.name) ?? []), record]);
+        // Every ancestor of an owner name exists (empty non-terminals answer NODATA, not NXDOMAIN).
+        for (
+          let n = record.name;
+          isBelow(n, zone.origin) && !names.has(n);
+          n = n.includes('.') ? n.slice(n.indexOf('.') + 1) : ''
+        ) {
+          names.add(n);
+          if (n === zone.origin) break;
+        }
+      }
+      this.zones.set(zone.origin, { zone, byName, names });
+    }
+  }
+
+  /** The deepest hosted zone containing `name`. */
+  find(name: string) {
+    for (let n = name; ; n = n.slice(n.indexOf('.') + 1)) {
+      const hit = this.zones.get(n);
+      if (hit) return hit;
+      if (!n.includes('.')) return this.zones.get('');
+    }
+  }
+}
+
 /** Authoritative answers for a set of zones. */
-export function answerAuthoritatively(zones: readonly Zone[], qname: string, qtype: string): Packet {
+export function answerAuthoritatively(index: ZoneIndex, qname: string, qtype: string): Packet {
   const name = qname.toLowerCase();
-  const hosted = zones.filter((z) => isBelow(name, z.origin)).sort((a, b) => b.origin.length - a.origin.length)[0];
-  if (!hosted) return { type: 'response', flags: 0, answers: [], authorities: [] } as Packet & { rcode?: string };
-  const records = hosted.records;
-  const soa = records.filter((r) => r.type === 'SOA').map(toAnswer);
+  const hosted = index.find(name);
+  if (!hosted) return { type: 'response', flags: 5, answers: [] }; // REFUSED: not our zone
+  const { zone, byName, names } = hosted;
+  const soa = (byName.get(zone.origin) ?? []).filter((r) => r.type === 'SOA').map(toAnswer);
   // A delegation between the apex and the name: refer (not authoritative), with glue.
-  const labels =
-    name === hosted.origin
-      ? 0
-      : name
-          .slice(0, name.length - hosted.origin.length)
-          .split('.')
-          .filter(Boolean).length;
-  for (let depth = 1; depth <= labels; depth++) {
-    const cut = name
-      .split('.')
-      .slice(-(depth + (hosted.origin ? hosted.origin.split('.').length : 0)))
-      .join('.');
-    const ns = records.filter((r) => r.name === cut && r.type === 'NS');
-    if (ns.length > 0 && cut !== hosted.origin) {
-      const glue = records.filter((r) => (r.type === 'A' || r.type === 'AAAA') && ns.some((n) => n.data === r.name));
+  const below =
+    name === zone.origin
+      ? []
+      : name.slice(0, zone.origin ? name.length - zone.origin.length - 1 : name.length).split('.');
+  for (let i = below.length - 1; i >= 0; i--) {
+    const cut = [...below.slice(i), ...(zone.origin ? [zone.origin] : [])].join('.');
+    const ns = (byName.get(cut) ?? []).filter((r) => r.type === 'NS');
+    if (ns.length > 0) {
+      const glue = ns.flatMap((n) =>
+        (byName.get(n.data as string) ?? []).filter((r) => r.type === 'A' || r.type === 'AAAA'),
+      );
       return {
         type: 'response',
         flags: 0,
@@ -105,16 +135,14 @@ export function answerAuthoritatively(zones: readonly Zone[], qname: string, qty
       };
     }
   }
-  const atName = records.filter((r) => r.name === name);
+  const atName = byName.get(name) ?? [];
   const cname = atName.find((r) => r.type === 'CNAME');
   const aa = dnsPacket.AUTHORITATIVE_ANSWER;
   if (cname && qtype !== 'CNAME') return { type: 'response', flags: aa, answers: [toAnswer(cname)] };
   const matching = atName.filter((r) => r.type === qtype);
   if (matching.length > 0) return { type: 'response', flags: aa, answers: matching.map(toAnswer) };
-  const exists = records.some((r) => isBelow(r.name, name));
-  const packet = { type: 'response', flags: aa, answers: [], authorities: soa } as Packet & { rcode?: string };
-  if (!exists) packet.flags = aa | 3; // rcode NXDOMAIN in the low bits
-  return packet;
+  // NODATA when the name exists, NXDOMAIN (rcode 3, in the low bits of the flags) when it does not.
+  return { type: 'response', flags: names.has(name) ? aa : aa | 3, answers: [], authorities: soa };
 }
 
 type Responder = (question: { name: string; type: string }, recursionDesired: boolean) => Promise<Packet>;
@@ -206,7 +234,8 @@ export class InProcessDnsServer {
 
 /** An authoritative server for the given zones. */
 export function authoritativeServer(address: string, port: number, zones: readonly Zone[]): InProcessDnsServer {
-  return new InProcessDnsServer(address, port, async (q) => answerAuthoritatively(zones, q.name, q.type));
+  const index = new ZoneIndex(zones);
+  return new InProcessDnsServer(address, port, async (q) => answerAuthoritatively(index, q.name, q.type));
 }
 
 /**
@@ -221,8 +250,17 @@ export function iterativeResolver(
   pick: (servers: string[]) => string[] = (s) => s,
 ): InProcessDnsServer {
   const transport = new DnsTransport({ timeoutMs: 500, attempts: 2 });
+  // Delegations learnt from referrals, as a real resolver caches them: zone → server addresses.
+  const delegations = new Map<string, string[]>();
+  const closestServers = (name: string): string[] => {
+    for (let n = name.toLowerCase(); n.includes('.'); n = n.slice(n.indexOf('.') + 1)) {
+      const known = delegations.get(n);
+      if (known) return known;
+    }
+    return [root.address];
+  };
   const lookup = async (name: string, type: RecordType, depth: number): Promise<Packet & { rcode?: string }> => {
-    let servers = [root.address];
+    let servers = closestServers(name);
     for (let step = 0; step < 12 && depth < 6; step++) {
       let response: Awaited<ReturnType<DnsTransport['query']>> | undefined;
       for (const server of pick(servers)) {
@@ -250,6 +288,7 @@ export function iterativeResolver(
           }
         }
         if (servers.length === 0) break;
+        delegations.set(referral[0]?.name.toLowerCase() ?? '', servers);
         continue;
       }
       const cname = response.answers.find((r) => r.type === 'CNAME' && r.name.toLowerCase() === name.toLowerCase());

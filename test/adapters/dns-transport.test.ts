@@ -34,7 +34,12 @@ describe('DnsTransport', () => {
 
   it('ignores a response with the wrong ID or question and accepts the genuine one', async () => {
     await udpServer(15401, (query, send) => {
-      send(answerFor(query, { id: ((query.id ?? 0) + 1) % 65_536, answers: [{ name: 'x', type: 'TXT', data: ['spoofed'] }] }));
+      send(
+        answerFor(query, {
+          id: ((query.id ?? 0) + 1) % 65_536,
+          answers: [{ name: 'x', type: 'TXT', data: ['spoofed'] }],
+        }),
+      );
       send(answerFor(query, { questions: [{ name: 'other.example.test', type: 'TXT' }] }));
       setTimeout(() => send(answerFor(query)), 20);
     });
