@@ -123,6 +123,17 @@ describe('DnsTransport', () => {
     expect(results[5]).toMatchObject({ detail: expect.stringContaining('did not answer its last 3 queries') });
   });
 
+  it('asks again without EDNS when an old server answers FORMERR to it', async () => {
+    await udpServer(15408, (query, send) => {
+      const hasOpt = (query.additionals ?? []).some((a) => a.type === 'OPT');
+      send(hasOpt ? answerFor(query, { flags: 1, answers: [] }) : answerFor(query));
+    });
+
+    const result = await new DnsTransport({ timeoutMs: 500 }).query({ address: ADDRESS, port: 15408 }, question);
+
+    expect(result).toMatchObject({ ok: true, rcode: 'NOERROR' });
+  });
+
   it('uses a fresh random query ID for each query', async () => {
     const ids: number[] = [];
     await udpServer(15407, (query, send) => {

@@ -224,6 +224,14 @@ export class DnsProber implements DkimDnsProbe {
           }
           for (const r of ownedBy(last.result.answers, current, type)) addresses.push(r.data as string);
         }
+        if (addresses.length === 0 && !inconclusive && !this.options.ipv6) {
+          // Not "no address": an IPv6-only nameserver is real, this run just does not probe IPv6.
+          const tried = await this.askResolvers(host, 'AAAA');
+          const last = tried[tried.length - 1];
+          if (last && isDefinitiveResponse(last.result) && last.result.answers.some((r) => r.type === 'AAAA')) {
+            inconclusive = 'it has only IPv6 addresses, and IPv6 probing is off (--ipv6)';
+          }
+        }
         return { addresses: [...new Set(addresses)], inconclusive: addresses.length === 0 ? inconclusive : undefined };
       })();
       this.addressCache.set(host, cached);

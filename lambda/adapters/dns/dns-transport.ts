@@ -105,7 +105,12 @@ export class DnsTransport {
         };
       }
       this.stats.queries++;
-      let result = await this.udp(endpoint, question);
+      let result = await this.udp(endpoint, question, true);
+      // RFC 6891 §7: a server that does not understand EDNS answers FORMERR; ask again without it.
+      if (result.ok === true && result.rcode === 'FORMERR') {
+        this.stats.queries++;
+        result = await this.udp(endpoint, question, false);
+      }
       if (result.ok === 'truncated') {
         this.stats.tcpFallbacks++;
         result = await this.tcp(endpoint, question);
@@ -130,13 +135,13 @@ export class DnsTransport {
     return result;
   }
 
-  private encode(question: DnsQuestion, id: number): Buffer {
+  private encode(question: DnsQuestion, id: number, edns = true): Buffer {
     return dnsPacket.encode({
       type: 'query',
       id,
       flags: question.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0,
       questions: [{ name: question.name, type: question.type, class: 'IN' }],
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, flags: 0 } as Answer],
+      additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, flags: 0 } as Answer] : [],
     });
   }
 
@@ -161,9 +166,9 @@ export class DnsTransport {
     };
   }
 
-  private udp(endpoint: DnsEndpoint, question: DnsQuestion): Promise<DnsResult | { ok: 'truncated' }> {
+  private udp(endpoint: DnsEndpoint, question: DnsQuestion, edns: boolean): Promise<DnsResult | { ok: 'truncated' }> {
     const id = randomInt(0, 65_536);
-    const message = this.encode(question, id);
+    const message = this.encode(question, id, edns);
     return new Promise((resolve) => {
       const socket = dgram.createSocket(isIPv6(endpoint.address) ? 'udp6' : 'udp4');
       let malformed: string | undefined;
