@@ -81,6 +81,7 @@ function sesSoaEvidence(identity: SesIdentity, zone?: ZoneObservation): string {
 
 function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], zone?: ZoneObservation): Finding[] {
   const { dkim, region, name } = identity;
+  // The first record listed is the one to look at: the caller puts a broken one first.
   const dig = records[0]
     ? digCommand(records[0].name, records[0].type)
     : `aws sesv2 get-email-identity --email-identity ${name} --region ${region}`;
@@ -184,7 +185,11 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
       })),
     };
   });
-  const findings = [...sesFindings(identity, records, zone), ...(zone ? diagnoseZone(zone) : [])];
+  const broken = records.filter((_, i) => recordReports[i]?.findings.some((f) => f.severity === 'problem'));
+  const findings = [
+    ...sesFindings(identity, [...broken, ...records.filter((r) => !broken.includes(r))], zone),
+    ...(zone ? diagnoseZone(zone) : []),
+  ];
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
   return {
     identity: identity.name,
