@@ -46,6 +46,8 @@ export class InvalidIdentityError extends Error {
   override readonly name = 'InvalidIdentityError';
 }
 
+import { isValidDomainName } from './dns-name';
+
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
 
 /** Whether `region` looks like an AWS region name (`eu-west-1`, `us-gov-east-1`). */
@@ -93,6 +95,16 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
     throw new InvalidIdentityError(`${where}: IdentityName must be a non-empty string, got ${describe(name)}`);
   }
   const at = `${where} (${name})`;
+  const domain = name
+    .slice(name.lastIndexOf('@') + 1)
+    .trim()
+    .replace(/\.$/, '')
+    .toLowerCase();
+  if (!isValidDomainName(domain)) {
+    throw new InvalidIdentityError(
+      `${where}: IdentityName must be a domain name or an email address (internationalized names in xn-- form), got ${describe(name)}`,
+    );
+  }
   if (!isRegionName(region)) {
     throw new InvalidIdentityError(`${at}: Region must be an AWS region name like eu-west-1, got ${describe(region)}`);
   }

@@ -134,6 +134,21 @@ describe('DnsTransport', () => {
     expect(result).toMatchObject({ ok: true, rcode: 'NOERROR' });
   });
 
+  it('reports a name too long to ask as a failure instead of throwing', async () => {
+    const name = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example.test`;
+
+    const result = await new DnsTransport({ timeoutMs: 100 }).query(
+      { address: ADDRESS, port: 15409 },
+      { ...question, name },
+    );
+
+    expect(result).toMatchObject({
+      ok: false,
+      failure: 'MALFORMED',
+      detail: expect.stringContaining('cannot ask for'),
+    });
+  });
+
   it('uses a fresh random query ID for each query', async () => {
     const ids: number[] = [];
     await udpServer(15407, (query, send) => {

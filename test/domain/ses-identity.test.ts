@@ -51,6 +51,14 @@ describe('parseSesIdentity', () => {
     ['not an object', 'example.com', 'example.com', 'eu-west-1', 'item 1: expected an object, got "example.com"'],
     ['no name', VALID, undefined, 'eu-west-1', 'item 1: IdentityName must be a non-empty string, got nothing'],
     [
+      'a name with a space',
+      VALID,
+      'exa mple.com',
+      'eu-west-1',
+      'IdentityName must be a domain name or an email address (internationalized names in xn-- form), got "exa mple.com"',
+    ],
+    ['an email with no domain', VALID, 'ops@', 'eu-west-1', 'IdentityName must be a domain name or an email address'],
+    [
       'a bad region',
       VALID,
       'example.com',

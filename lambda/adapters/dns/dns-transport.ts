@@ -85,6 +85,20 @@ export class DnsTransport {
 
   /** Ask one server one question. Never throws: failures are data. */
   async query(endpoint: DnsEndpoint, question: DnsQuestion): Promise<DnsResult> {
+    try {
+      const name = question.name.replace(/\.$/, '');
+      if (name.length > 253 || name.split('.').some((label) => label.length > 63)) {
+        throw new Error('a DNS name is at most 253 characters, each label at most 63');
+      }
+      this.encode(question, 0);
+    } catch (error) {
+      // e.g. a name over 253 characters: it cannot be asked, and so cannot exist in DNS.
+      return {
+        ok: false,
+        failure: 'MALFORMED',
+        detail: `cannot ask for ${question.name}: ${(error as Error).message}`,
+      };
+    }
     const key = `${endpoint.address}|${endpoint.port}`;
     let limiter = this.perServer.get(key);
     if (!limiter) {
