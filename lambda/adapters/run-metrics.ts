@@ -1,0 +1,62 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { IdentityReport } from '../domain/assess-identity';
+import { Dimension, HEALTH_LEVEL, MetricName } from '../metrics/metric-names';
+
+/** What one run did, for metrics. */
+export interface RunFigures {
+  readonly identities: readonly IdentityReport[];
+  readonly discoveryErrors: number;
+  readonly dnsQueries: number;
+  readonly alertsSent: number;
+  readonly durationMs: number;
+}
+
+/** The port for recording a run's metrics. */
+export interface RunMetrics {
+  record(figures: RunFigures): void;
+}
+
+const FAILING = new Set(['AT_RISK', 'FAILING', 'REVOKED']);
+
+/** CloudWatch metrics through Powertools (EMF in the function's log: no PutMetricData permission needed). */
+export class PowertoolsRunMetrics implements RunMetrics {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly perIdentity: boolean,
+  ) {}
+
+  record(figures: RunFigures): void {
+    if (this.perIdentity) {
+      for (const report of figures.identities) {
+        const single = this.metrics.singleMetric();
+        single.addDimension(Dimension.Identity, report.identity);
+        single.addDimension(Dimension.IdentityRegion, report.region);
+        single.addMetric(MetricName.HealthLevel, MetricUnit.Count, HEALTH_LEVEL[report.health]);
+        single.addMetric(
+          MetricName.FailingRecords,
+          MetricUnit.Count,
+          report.records.filter((r) => r.findings.some((f) => f.severity === 'problem')).length,
+        );
+        single.publishStoredMetrics();
+      }
+    }
+    const count = (pick: (r: IdentityReport) => boolean) => figures.identities.filter(pick).length;
+    this.metrics.addMetric(MetricName.IdentitiesChecked, MetricUnit.Count, figures.identities.length);
+    this.metrics.addMetric(
+      MetricName.IdentitiesFailing,
+      MetricUnit.Count,
+      count((r) => FAILING.has(r.health)),
+    );
+    this.metrics.addMetric(
+      MetricName.IdentitiesUnknown,
+      MetricUnit.Count,
+      count((r) => r.health === 'UNKNOWN'),
+    );
+    this.metrics.addMetric(MetricName.DiscoveryErrors, MetricUnit.Count, figures.discoveryErrors);
+    this.metrics.addMetric(MetricName.DnsQueries, MetricUnit.Count, figures.dnsQueries);
+    this.metrics.addMetric(MetricName.AlertsSent, MetricUnit.Count, figures.alertsSent);
+    this.metrics.addMetric(MetricName.RunDuration, MetricUnit.Milliseconds, figures.durationMs);
+    this.metrics.addMetric(MetricName.RunCompleted, MetricUnit.Count, 1);
+    this.metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,192 @@
+import { isIP } from 'node:net';
+
+/** Every setting of the monitor, validated. Context keys and construct props share these names. */
+export interface DkimSentinelSettings {
+  /** How often the scan runs: `rate(N minutes)` or `rate(N hours)`, 15 minutes to 12 hours. */
+  readonly schedule: string;
+  /** The schedule in minutes (derived): the heartbeat alarm's period. */
+  readonly scheduleMinutes: number;
+  /** SES regions to monitor. */
+  readonly regions: readonly string[];
+  readonly alertEmails: readonly string[];
+  readonly slackWorkspaceId?: string;
+  readonly slackChannelId?: string;
+  readonly slackWebhookSecretName?: string;
+  readonly resolvers: readonly string[];
+  readonly graceDays: number;
+  readonly reminderHours: readonly number[];
+  readonly ignoreIdentities: readonly string[];
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly identityMetrics: boolean;
+  readonly encryptTopic: boolean;
+}
+
+/** The settings a user may give (context values or construct props); everything has a default. */
+export type DkimSentinelOptions = {
+  readonly [K in Exclude<keyof DkimSentinelSettings, 'scheduleMinutes'>]?: unknown;
+};
+
+export const SETTING_KEYS = [
+  'schedule',
+  'regions',
+  'alertEmails',
+  'slackWorkspaceId',
+  'slackChannelId',
+  'slackWebhookSecretName',
+  'resolvers',
+  'graceDays',
+  'reminderHours',
+  'ignoreIdentities',
+  'logLevel',
+  'identityMetrics',
+  'encryptTopic',
+] as const;
+
+/** A bad setting: one line naming the key, the value and what was expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const DEFAULT_RESOLVERS = ['1.1.1.1', '8.8.8.8', '9.9.9.9'];
+
+function show(value: unknown): string {
+  const text = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+  return text === undefined ? String(value) : text;
+}
+
+/** A list from a JSON array, a JSON array in a string (`-c k='["a"]'`) or a comma-separated string. */
+function toList(key: string, value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  let items: unknown = value;
+  if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      items = JSON.parse(value);
+    } catch {
+      throw new ConfigError(`${key} must be a list (a JSON array or comma-separated), got ${show(value)}`);
+    }
+  } else if (typeof value === 'string') {
+    items = value.split(',');
+  }
+  if (!Array.isArray(items))
+    throw new ConfigError(`${key} must be a list (a JSON array or comma-separated), got ${show(value)}`);
+  return items
+    .map((item) => {
+      if (typeof item !== 'string' && typeof item !== 'number')
+        throw new ConfigError(`${key} must be a list of strings, got ${show(value)}`);
+      return String(item).trim();
+    })
+    .filter(Boolean);
+}
+
+function toBoolean(key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new ConfigError(`${key} must be true or false, got ${show(value)}`);
+}
+
+function toInteger(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value.trim())
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${show(value)}`);
+  }
+  return n;
+}
+
+function optionalString(key: string, value: unknown, pattern: RegExp, expected: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw new ConfigError(`${key} must be ${expected}, got ${show(value)}`);
+  return value;
+}
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Validate every setting once; unknown keys are rejected so a typo is not silently ignored. */
+export function resolveSettings(options: DkimSentinelOptions, defaults: { region: string }): DkimSentinelSettings {
+  for (const key of Object.keys(options)) {
+    if (!(SETTING_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(`unknown setting ${show(key)}: expected one of ${SETTING_KEYS.join(', ')}`);
+    }
+  }
+  const schedule = options.schedule ?? 'rate(1 hour)';
+  const match =
+    typeof schedule === 'string' ? /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(schedule.trim()) : null;
+  const minutes = match ? Number(match[1]) * (match[2]?.startsWith('hour') ? 60 : 1) : Number.NaN;
+  if (!match || !(minutes >= 15 && minutes <= 720) || (Number(match[1]) === 1) !== !match[2]?.endsWith('s')) {
+    throw new ConfigError(
+      `schedule must be rate(N minutes) or rate(N hours) from 15 minutes to 12 hours (e.g. "rate(1 hour)"), got ${show(schedule)}`,
+    );
+  }
+  const regions = toList('regions', options.regions);
+  for (const region of regions)
+    if (!REGION.test(region))
+      throw new ConfigError(`regions: ${show(region)} is not an AWS region name (expected e.g. eu-west-1)`);
+  // Default: the region the stack is deployed to (a deploy-time token in an environment-agnostic stack).
+  if (regions.length === 0) regions.push(defaults.region);
+  const alertEmails = toList('alertEmails', options.alertEmails);
+  for (const email of alertEmails)
+    if (!EMAIL.test(email)) throw new ConfigError(`alertEmails: ${show(email)} is not an email address`);
+  const slackWorkspaceId = optionalString(
+    'slackWorkspaceId',
+    options.slackWorkspaceId,
+    /^[A-Z0-9]{1,256}$/,
+    'a Slack workspace ID like T0123ABCD',
+  );
+  const slackChannelId = optionalString(
+    'slackChannelId',
+    options.slackChannelId,
+    /^[A-Z0-9]{1,256}$/,
+    'a Slack channel ID like C0123ABCD',
+  );
+  if ((slackWorkspaceId === undefined) !== (slackChannelId === undefined)) {
+    throw new ConfigError('slackWorkspaceId and slackChannelId go together: give both for AWS Chatbot, or neither');
+  }
+  const slackWebhookSecretName = optionalString(
+    'slackWebhookSecretName',
+    options.slackWebhookSecretName,
+    /^[A-Za-z0-9/_+=.@-]{1,512}$/,
+    'a Secrets Manager secret name',
+  );
+  const resolvers = toList('resolvers', options.resolvers);
+  for (const resolver of resolvers)
+    if (!isIP(resolver)) throw new ConfigError(`resolvers: ${show(resolver)} is not an IP address`);
+  const reminderHours = toList('reminderHours', options.reminderHours ?? [72, 24, 6]).map((h) =>
+    toInteger('reminderHours', h, 0, 1, 240),
+  );
+  const graceDays = toInteger('graceDays', options.graceDays, 5, 1, 30);
+  for (const h of reminderHours) {
+    if (h >= graceDays * 24)
+      throw new ConfigError(
+        `reminderHours: ${h} is not inside the grace period of ${graceDays} days (${graceDays * 24} hours)`,
+      );
+  }
+  const logLevel = String(options.logLevel ?? 'INFO').toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
+    throw new ConfigError(`logLevel must be one of DEBUG, INFO, WARN, ERROR, got ${show(options.logLevel)}`);
+  }
+  const ignoreIdentities = toList('ignoreIdentities', options.ignoreIdentities);
+  return {
+    schedule: (schedule as string).trim(),
+    scheduleMinutes: minutes,
+    regions: [...new Set(regions)],
+    alertEmails,
+    slackWorkspaceId,
+    slackChannelId,
+    slackWebhookSecretName,
+    resolvers: resolvers.length > 0 ? resolvers : DEFAULT_RESOLVERS,
+    graceDays,
+    reminderHours: [...new Set(reminderHours)].sort((a, b) => b - a),
+    ignoreIdentities,
+    logLevel: logLevel as DkimSentinelSettings['logLevel'],
+    identityMetrics: toBoolean('identityMetrics', options.identityMetrics, true),
+    encryptTopic: toBoolean('encryptTopic', options.encryptTopic, false),
+  };
+}

@@ -1,0 +1,42 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ConfigError, type DkimSentinelOptions, SETTING_KEYS } from './config';
+import { DkimSentinel } from './dkim-sentinel';
+
+export interface DkimSentinelStackProps extends StackProps {
+  /** Settings; where absent, read from CDK context (cdk.json or `-c key=value`). */
+  readonly settings?: DkimSentinelOptions;
+}
+
+/** The deployable app's one stack. */
+export class DkimSentinelStack extends Stack {
+  readonly sentinel: DkimSentinel;
+
+  constructor(scope: Construct, id: string, props: DkimSentinelStackProps = {}) {
+    super(scope, id, {
+      description: 'ses-dkim-sentinel: watches SES DKIM records and alerts before SES revokes DKIM',
+      ...props,
+    });
+    // A mistyped key (`-c alertEmail=...`) must not be ignored. CDK's own context keys contain ':' or '-'.
+    for (const key of Object.keys(this.node.getAllContext())) {
+      if (/^[a-z][a-zA-Z0-9]*$/.test(key) && !(SETTING_KEYS as readonly string[]).includes(key)) {
+        throw new ConfigError(`unknown setting "${key}": expected one of ${SETTING_KEYS.join(', ')}`);
+      }
+    }
+    const options: Record<string, unknown> = { ...props.settings };
+    for (const key of SETTING_KEYS) {
+      const value = this.node.tryGetContext(key);
+      if (options[key] === undefined && value !== undefined) options[key] = value;
+    }
+    this.sentinel = new DkimSentinel(this, 'Sentinel', options);
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.sentinel.alerting.topic.topicArn,
+      description: 'Subscribe more endpoints here',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.sentinel.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'ScannerFunctionName', {
+      value: this.sentinel.scanner.function.functionName,
+      description: 'Invoke it to scan now',
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import { Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { DkimAlerting } from './alerting';
+import { type DkimSentinelOptions, type DkimSentinelSettings, resolveSettings } from './config';
+import { DkimMonitoring } from './monitoring';
+import { DkimScanner } from './scanner';
+
+/** Props of the reusable construct: every setting is optional and validated (see the README table). */
+export interface DkimSentinelProps extends DkimSentinelOptions {}
+
+/**
+ * The whole monitor as one construct, for teams that add it to their own CDK app: the scheduled scanner,
+ * alerting (SNS email, AWS Chatbot, Slack webhook), and the dashboard and alarms.
+ */
+export class DkimSentinel extends Construct {
+  readonly settings: DkimSentinelSettings;
+  readonly alerting: DkimAlerting;
+  readonly scanner: DkimScanner;
+  readonly monitoring: DkimMonitoring;
+
+  constructor(scope: Construct, id: string, props: DkimSentinelProps = {}) {
+    super(scope, id);
+    this.settings = resolveSettings(props, { region: Stack.of(this).region });
+    this.alerting = new DkimAlerting(this, 'Alerting', { settings: this.settings });
+    this.scanner = new DkimScanner(this, 'Scanner', {
+      settings: this.settings,
+      topic: this.alerting.topic,
+      slackWebhookSecret: this.alerting.slackWebhookSecret,
+    });
+    this.monitoring = new DkimMonitoring(this, 'Monitoring', {
+      settings: this.settings,
+      scanner: this.scanner.function,
+      failedInvocations: this.scanner.failedInvocations,
+      topic: this.alerting.topic,
+    });
+  }
+}

@@ -1,0 +1,145 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ScannerEnv } from '../lambda/scanner-config';
+import type { DkimSentinelSettings } from './config';
+
+export interface DkimScannerProps {
+  readonly settings: DkimSentinelSettings;
+  /** Where the scanner publishes alerts. */
+  readonly topic: sns.ITopic;
+  /** The secret holding a Slack incoming-webhook URL. @default - no webhook */
+  readonly slackWebhookSecret?: secretsmanager.ISecret;
+}
+
+/**
+ * The scanner: the engine as a Lambda function, run on a schedule, with its own log group and a queue
+ * that catches invocations that failed, so no failure vanishes.
+ */
+export class DkimScanner extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly failedInvocations: sqs.Queue;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DkimScannerProps) {
+    super(scope, id);
+    const { settings } = props;
+    const stack = Stack.of(this);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.failedInvocations = new sqs.Queue(this, 'FailedInvocations', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+
+    // Its own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group and nothing else.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'SES DKIM sentinel scanner: SES read-only, publish alerts, write its own logs',
+    });
+    this.logGroup.grantWrite(role);
+    Validations.of(this.failedInvocations).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the schedule and of failed asynchronous invocations.',
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      role,
+      description:
+        'Checks the DKIM records of every SES identity on every nameserver and alerts before SES revokes DKIM',
+      entry: path.join(__dirname, '..', 'lambda', 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      // Large accounts are limited by SES's API rate, not by DNS; runs never overlap (concurrency 1), and
+      // the shortest schedule (15 minutes) is the longest a Lambda may run.
+      timeout: Duration.minutes(Math.min(15, settings.scheduleMinutes)),
+      reservedConcurrentExecutions: 1,
+      logGroup: this.logGroup,
+      environment: {
+        [ScannerEnv.Regions]: settings.regions.join(','),
+        [ScannerEnv.Resolvers]: settings.resolvers.join(','),
+        [ScannerEnv.AlertTopicArn]: props.topic.topicArn,
+        [ScannerEnv.IgnoreIdentities]: settings.ignoreIdentities.join(','),
+        [ScannerEnv.IdentityMetrics]: String(settings.identityMetrics),
+        [ScannerEnv.GraceDays]: String(settings.graceDays),
+        ...(props.slackWebhookSecret ? { [ScannerEnv.SlackWebhookSecretArn]: props.slackWebhookSecret.secretArn } : {}),
+        POWERTOOLS_LOG_LEVEL: settings.logLevel,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        // Bundle the pinned SDK rather than the runtime's, so what was tested is what runs.
+        externalModules: [],
+      },
+      // A failed run is retried once; one that fails again lands in the queue and its alarm.
+      retryAttempts: 1,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(this.failedInvocations),
+    });
+
+    // SES read-only. ListEmailIdentities supports no resource-level permissions (resource "*"), so it is
+    // confined to the monitored regions with a condition; GetEmailIdentity is scoped to identity ARNs.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:ListEmailIdentities'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:RequestedRegion': [...settings.regions] } },
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:GetEmailIdentity'],
+        resources: settings.regions.map((region) =>
+          stack.formatArn({ service: 'ses', region, resource: 'identity', resourceName: '*' }),
+        ),
+      }),
+    );
+    const regionInArn = (region: string) => (Token.isUnresolved(region) ? '<AWS::Region>' : region);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ses:ListEmailIdentities supports no resource-level permissions; the statement is limited to the monitored regions by aws:RequestedRegion.',
+    });
+    for (const region of settings.regions) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${regionInArn(region)}:<AWS::AccountId>:identity/*]`,
+        reason: 'The scanner reads every SES identity of the region, discovered at run time; the action is read-only.',
+      });
+    }
+    props.topic.grantPublish(this.function);
+    props.slackWebhookSecret?.grantRead(this.function);
+
+    new events.Rule(this, 'Schedule', {
+      description: `Runs the SES DKIM scan ${settings.schedule}`,
+      // SES rechecks DKIM records on its own cadence and gives about 5 days of grace: an hourly scan
+      // catches a broken record long before revocation at a cost of cents.
+      schedule: events.Schedule.expression(settings.schedule),
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject({ source: 'ses-dkim-sentinel.schedule' }),
+          deadLetterQueue: this.failedInvocations,
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+  }
+}
