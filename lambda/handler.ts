@@ -46,7 +46,10 @@ export async function handler(
       dnsQueries: () => transport.stats.queries,
       now: () => Date.now(),
     },
-    { ignore: config.ignoreIdentities, context: { account: context.invokedFunctionArn?.split(':')[4] } },
+    {
+      ignore: config.ignoreIdentities,
+      context: { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.graceDays },
+    },
   );
   return {
     identities: report.identities.length,

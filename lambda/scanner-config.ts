@@ -44,9 +44,13 @@ export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
       `${ScannerEnv.Regions} must be a comma-separated list of AWS regions, got "${env[ScannerEnv.Regions] ?? ''}"`,
     );
   }
-  const resolvers = list(env[ScannerEnv.Resolvers]).map((address) => {
-    if (!isIP(address)) throw new ScannerConfigError(`${ScannerEnv.Resolvers}: "${address}" is not an IP address`);
-    return { address, port: 53 };
+  const resolvers = list(env[ScannerEnv.Resolvers]).map((entry) => {
+    // `address` or `IPv4:port`; IPv6 addresses contain colons and always use port 53.
+    const [address, port] = isIP(entry) ? [entry, '53'] : entry.split(':');
+    if (!address || !isIP(address) || !/^\d+$/.test(port ?? '') || Number(port) < 1 || Number(port) > 65_535) {
+      throw new ScannerConfigError(`${ScannerEnv.Resolvers}: "${entry}" is not an IP address (with an optional :port)`);
+    }
+    return { address, port: Number(port) };
   });
   if (resolvers.length === 0)
     throw new ScannerConfigError(`${ScannerEnv.Resolvers} must list at least one resolver IP address`);

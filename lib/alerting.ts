@@ -17,6 +17,7 @@ export interface DkimAlertingProps {
  */
 export class DkimAlerting extends Construct {
   readonly topic: sns.Topic;
+  readonly topicKey?: kms.Key;
   readonly slackWebhookSecret?: secretsmanager.ISecret;
   readonly slackChannel?: chatbot.SlackChannelConfiguration;
 
@@ -30,7 +31,8 @@ export class DkimAlerting extends Construct {
         description: 'Encrypts SES DKIM sentinel alerts',
       });
       // CloudWatch alarms publish to the topic and must be able to use its key.
-      masterKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+      masterKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+      this.topicKey = masterKey;
     }
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'SES DKIM sentinel',

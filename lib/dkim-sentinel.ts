@@ -25,6 +25,7 @@ export class DkimSentinel extends Construct {
     this.scanner = new DkimScanner(this, 'Scanner', {
       settings: this.settings,
       topic: this.alerting.topic,
+      topicKey: this.alerting.topicKey,
       slackWebhookSecret: this.alerting.slackWebhookSecret,
     });
     this.monitoring = new DkimMonitoring(this, 'Monitoring', {

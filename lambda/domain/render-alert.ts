@@ -4,6 +4,8 @@ import type { Finding } from './findings';
 /** Where the alert comes from, for its text and links. */
 export interface AlertContext {
   readonly account?: string;
+  /** SES's grace period before it revokes DKIM. @default 5 */
+  readonly graceDays?: number;
 }
 
 /** An AWS Chatbot custom notification (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html). */
@@ -42,17 +44,24 @@ const MAX_TEXT = 200_000; // SNS allows 256 KB for the whole JSON message
 const MAX_SLACK_TEXT = 2900; // Slack section text limit is 3000 characters
 const MAX_SLACK_BLOCKS = 50;
 
-const MEANING: Record<Health, string> = {
-  REVOKED: 'SES has revoked DKIM for this identity: mail is not DKIM-signed and DMARC alignment fails.',
-  FAILING:
-    'SES cannot find the DKIM records and has stopped signing; it revokes DKIM about 5 days after the failure began.',
-  AT_RISK:
-    'SES still signs, but the DNS is wrong: at its next check SES may stop signing and start its 5-day revocation clock.',
-  UNKNOWN: 'Some records could not be verified (timeouts or server failures); nothing is known to be wrong yet.',
-  PENDING: 'SES is still verifying the DKIM setup (up to 72 hours).',
-  DISABLED: 'DKIM signing is off for this identity.',
-  HEALTHY: 'Every DKIM record is published correctly on every nameserver and resolver.',
-};
+function meaning(health: Health, graceDays: number): string {
+  switch (health) {
+    case 'REVOKED':
+      return 'SES has revoked DKIM for this identity: mail is not DKIM-signed and DMARC alignment fails.';
+    case 'FAILING':
+      return `SES cannot find the DKIM records and has stopped signing; it revokes DKIM about ${graceDays} days after the failure began.`;
+    case 'AT_RISK':
+      return `SES still signs, but the DNS is wrong: at its next check SES may stop signing and start its ${graceDays}-day revocation clock.`;
+    case 'UNKNOWN':
+      return 'Some records could not be verified (timeouts or server failures); nothing is known to be wrong yet.';
+    case 'PENDING':
+      return 'SES is still verifying the DKIM setup (up to 72 hours).';
+    case 'DISABLED':
+      return 'DKIM signing is off for this identity.';
+    case 'HEALTHY':
+      return 'Every DKIM record is published correctly on every nameserver and resolver.';
+  }
+}
 
 /** The SES console page of an identity. */
 export function sesConsoleUrl(identity: string, region: string): string {
@@ -78,6 +87,7 @@ function truncate(text: string, max: number): string {
 
 /** Render one identity's alert for every channel. Pure. */
 export function renderIdentityAlert(report: IdentityReport, context: AlertContext = {}): RenderedAlert {
+  const summary = meaning(report.health, context.graceDays ?? 5);
   const where = `${report.identity} in ${report.region}${context.account ? ` (account ${context.account})` : ''}`;
   const findings = allFindings(report).filter((f) => f.severity !== 'info' || report.health !== 'HEALTHY');
   const consoleUrl = sesConsoleUrl(report.identity, report.region);
@@ -89,7 +99,7 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
     [
       `DKIM ${report.health} for ${where}`,
       '',
-      MEANING[report.health],
+      summary,
       `SES DKIM status: ${report.sesStatus}, signing ${report.signingEnabled ? 'on' : 'off'}.${report.inheritedFrom ? ` DKIM comes from ${report.inheritedFrom}.` : ''}`,
       '',
       'What is wrong:',
@@ -120,7 +130,7 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
       title: alertSubject(report.health, report.identity, report.region),
       description: truncate(
         [
-          `*${MEANING[report.health]}*`,
+          `*${summary}*`,
           ...findings.map((f) => `• *${f.code}*: ${f.message}`),
           `<${consoleUrl}|Open in the SES console>`,
         ].join('\n'),
@@ -148,7 +158,7 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: truncate(`${MEANING[report.health]}\nSES DKIM status: *${report.sesStatus}*`, MAX_SLACK_TEXT),
+        text: truncate(`${summary}\nSES DKIM status: *${report.sesStatus}*`, MAX_SLACK_TEXT),
       },
     },
     ...(findingBlocks.length > room

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, type DkimSentinelOptions, resolveSettings } from '../../lib/config';
+import { synthTemplate } from './synth';
+
+describe('resolveSettings', () => {
+  it('fills every default', () => {
+    expect(resolveSettings({}, { region: 'eu-west-1' })).toEqual({
+      schedule: 'rate(1 hour)',
+      scheduleMinutes: 60,
+      regions: ['eu-west-1'],
+      alertEmails: [],
+      slackWorkspaceId: undefined,
+      slackChannelId: undefined,
+      slackWebhookSecretName: undefined,
+      resolvers: ['1.1.1.1', '8.8.8.8', '9.9.9.9'],
+      graceDays: 5,
+      reminderHours: [72, 24, 6],
+      ignoreIdentities: [],
+      logLevel: 'INFO',
+      identityMetrics: true,
+      encryptTopic: false,
+    });
+  });
+
+  it('accepts context strings, JSON arrays and typed values alike', () => {
+    const fromStrings = resolveSettings(
+      {
+        schedule: 'rate(30 minutes)',
+        regions: 'eu-west-1, us-east-1',
+        alertEmails: '["a@example.com","b@example.com"]',
+        graceDays: '3',
+        reminderHours: '48,12',
+        identityMetrics: 'false',
+      },
+      { region: 'eu-west-1' },
+    );
+    const typed = resolveSettings(
+      {
+        schedule: 'rate(30 minutes)',
+        regions: ['eu-west-1', 'us-east-1'],
+        alertEmails: ['a@example.com', 'b@example.com'],
+        graceDays: 3,
+        reminderHours: [12, 48],
+        identityMetrics: false,
+      },
+      { region: 'eu-west-1' },
+    );
+
+    expect(fromStrings).toEqual(typed);
+    expect(typed).toMatchObject({
+      scheduleMinutes: 30,
+      regions: ['eu-west-1', 'us-east-1'],
+      reminderHours: [48, 12],
+      identityMetrics: false,
+    });
+  });
+
+  const bad: [string, DkimSentinelOptions, string][] = [
+    [
+      'a schedule in words',
+      { schedule: 'every hour' },
+      'schedule must be rate(N minutes) or rate(N hours) from 15 minutes to 12 hours (e.g. "rate(1 hour)"), got "every hour"',
+    ],
+    ['a cron schedule', { schedule: 'cron(0 * * * ? *)' }, 'got "cron(0 * * * ? *)"'],
+    ['a schedule too frequent', { schedule: 'rate(5 minutes)' }, 'from 15 minutes to 12 hours'],
+    ['a schedule with the wrong plural', { schedule: 'rate(1 hours)' }, 'got "rate(1 hours)"'],
+    [
+      'a bad region',
+      { regions: 'eu-west-1,Ireland' },
+      'regions: "Ireland" is not an AWS region name (expected e.g. eu-west-1)',
+    ],
+    [
+      'a bad email',
+      { alertEmails: 'ops@example.com,not-an-email' },
+      'alertEmails: "not-an-email" is not an email address',
+    ],
+    [
+      'a Slack workspace without a channel',
+      { slackWorkspaceId: 'T0' },
+      'slackWorkspaceId and slackChannelId go together',
+    ],
+    [
+      'a lower-case Slack channel',
+      { slackWorkspaceId: 'T0', slackChannelId: 'general' },
+      'slackChannelId must be a Slack channel ID like C0123ABCD, got "general"',
+    ],
+    ['a resolver host name', { resolvers: 'dns.google' }, 'resolvers: "dns.google" is not an IP address'],
+    ['grace days as words', { graceDays: 'five' }, 'graceDays must be a whole number from 1 to 30, got "five"'],
+    [
+      'a reminder after the deadline',
+      { graceDays: 2, reminderHours: [72] },
+      'reminderHours: 72 is not inside the grace period of 2 days (48 hours)',
+    ],
+    ['a bad log level', { logLevel: 'LOUD' }, 'logLevel must be one of DEBUG, INFO, WARN, ERROR, got "LOUD"'],
+    ['a bad boolean', { encryptTopic: 'yes' }, 'encryptTopic must be true or false, got "yes"'],
+    [
+      'a list that is not a list',
+      { ignoreIdentities: '[broken' },
+      'ignoreIdentities must be a list (a JSON array or comma-separated), got "[broken"',
+    ],
+    ['an unknown key', { alertEmail: 'a@example.com' } as DkimSentinelOptions, 'unknown setting "alertEmail"'],
+  ];
+  it.each(bad)('rejects %s with one line naming the key and value', (_label, options, message) => {
+    expect(() => resolveSettings(options, { region: 'eu-west-1' })).toThrow(ConfigError);
+    expect(() => resolveSettings(options, { region: 'eu-west-1' })).toThrow(message);
+  });
+});
+
+describe('context values', () => {
+  it('fails synth on a mistyped context key instead of ignoring it', () => {
+    expect(() => synthTemplate({}, { context: { alertEmail: 'a@example.com' } })).toThrow(
+      'unknown setting "alertEmail"',
+    );
+  });
+
+  it('reads settings from context', () => {
+    const { stack } = synthTemplate({}, { context: { schedule: 'rate(2 hours)', alertEmails: 'a@example.com' } });
+
+    expect(stack.sentinel.settings).toMatchObject({ scheduleMinutes: 120, alertEmails: ['a@example.com'] });
+  });
+});
