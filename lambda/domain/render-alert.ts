@@ -40,7 +40,8 @@ export interface RenderedAlert {
 }
 
 const MAX_SUBJECT = 99;
-const MAX_TEXT = 200_000; // SNS allows 256 KB for the whole JSON message
+const MAX_TEXT = 100_000; // the text appears twice (default, email) in one SNS message of at most 256 KB
+const MAX_SNS_BYTES = 250_000;
 const MAX_SLACK_TEXT = 2900; // Slack section text limit is 3000 characters
 const MAX_SLACK_BLOCKS = 50;
 
@@ -188,9 +189,13 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
  * (subscribed over https) gets the custom notification it renders, since it drops plain text.
  */
 export function snsPublishInput(alert: RenderedAlert): { Subject: string; Message: string; MessageStructure: 'json' } {
-  return {
-    Subject: alert.subject,
-    MessageStructure: 'json',
-    Message: JSON.stringify({ default: alert.text, email: alert.text, https: JSON.stringify(alert.chatbot) }),
-  };
+  const https = JSON.stringify(alert.chatbot);
+  let text = alert.text;
+  let message = JSON.stringify({ default: text, email: text, https });
+  // JSON escaping and multi-byte characters can grow the text: cut until the whole message fits, never fail.
+  while (Buffer.byteLength(message) > MAX_SNS_BYTES) {
+    text = truncate(text, Math.floor(text.length * 0.8));
+    message = JSON.stringify({ default: text, email: text, https });
+  }
+  return { Subject: alert.subject, MessageStructure: 'json', Message: message };
 }

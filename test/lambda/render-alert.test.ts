@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { IdentityReport } from '../../lambda/domain/assess-identity';
+import { alertSubject, renderIdentityAlert, snsPublishInput } from '../../lambda/domain/render-alert';
+
+const report = (identity: string, findings = 1): IdentityReport => ({
+  identity,
+  region: 'eu-west-1',
+  identityType: 'DOMAIN',
+  health: 'AT_RISK',
+  sesStatus: 'SUCCESS',
+  signingEnabled: true,
+  zone: 'example.com',
+  records: [
+    {
+      name: `tok1._domainkey.${identity}`,
+      type: 'CNAME',
+      expected: 'tok1.dkim.amazonses.com',
+      findings: Array.from({ length: findings }, (_, i) => ({
+        code: 'RECORD_MISMATCH' as const,
+        severity: 'problem' as const,
+        message: `tok1._domainkey.${identity} is CNAME tok1x.dkim.amazonses.com on ns${i}.example.net, expected CNAME tok1.dkim.amazonses.com.`,
+        servers: [`ns${i}.example.net (192.0.2.${i % 250})`],
+        dig: `dig @192.0.2.${i % 250} +norecurse tok1._domainkey.${identity} CNAME`,
+        fixes: [
+          {
+            action: 'publish' as const,
+            name: `tok1._domainkey.${identity}`,
+            type: 'CNAME',
+            value: 'tok1.dkim.amazonses.com',
+          },
+        ],
+      })),
+      answers: [],
+    },
+  ],
+  findings: [],
+});
+const LONG = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`; // 253 characters
+
+describe('alert rendering', () => {
+  it('keeps the subject under 100 ASCII characters even for a 253-character domain', () => {
+    expect(LONG).toHaveLength(253);
+    const subject = alertSubject('AT_RISK', LONG, 'ap-southeast-5');
+
+    expect(subject.length).toBeLessThan(100);
+    expect(subject).toMatch(/^DKIM AT_RISK: a{63}\.b\.\.\. \(ap-southeast-5\)$/);
+    expect(subject).not.toMatch(/[\r\n]/);
+  });
+
+  it('publishes one JSON message that every kind of subscriber can read', () => {
+    const input = snsPublishInput(
+      renderIdentityAlert(report('example.com'), { account: '123456789012', graceDays: 5 }),
+    );
+
+    expect(input.MessageStructure).toBe('json');
+    const message = JSON.parse(input.Message) as Record<string, string>;
+    expect(Object.keys(message).sort()).toEqual(['default', 'email', 'https']);
+    expect(message.email).toBe(message.default);
+    expect(message.email).toContain('DKIM AT_RISK for example.com in eu-west-1 (account 123456789012)');
+    expect(message.email).toContain('5-day revocation clock');
+    expect(message.email).toContain('Verify: dig @192.0.2.0 +norecurse tok1._domainkey.example.com CNAME');
+    expect(message.email).toContain(
+      'https://eu-west-1.console.aws.amazon.com/sesv2/home?region=eu-west-1#/identities/example.com',
+    );
+    const chatbot = JSON.parse(message.https ?? '');
+    expect(chatbot).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      content: {
+        textType: 'client-markdown',
+        title: 'DKIM AT_RISK: example.com (eu-west-1)',
+        nextSteps: expect.arrayContaining(['Publish `tok1._domainkey.example.com CNAME tok1.dkim.amazonses.com`']),
+      },
+      metadata: { threadId: 'dkim-eu-west-1-example.com', eventType: 'DkimHealth', relatedResources: ['example.com'] },
+    });
+    expect(chatbot.content.description).toContain('RECORD_MISMATCH');
+  });
+
+  it('stays within SNS and Slack limits however many findings there are', () => {
+    const alert = renderIdentityAlert(report(LONG, 2000));
+    const input = snsPublishInput(alert);
+
+    expect(Buffer.byteLength(input.Message)).toBeLessThan(256 * 1024);
+    expect(input.Subject.length).toBeLessThan(100);
+    expect(alert.slack.blocks.length).toBeLessThanOrEqual(50);
+    expect(JSON.stringify(alert.slack.blocks.at(-2))).toContain('more findings');
+    expect(JSON.parse(JSON.parse(input.Message).https).content.description.length).toBeLessThanOrEqual(3500);
+  });
+});
