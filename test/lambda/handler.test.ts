@@ -3,6 +3,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+// Type only: the module reads its environment at import, so it is imported below, after the env is set.
+import type { handler as Handler } from '../../lambda/handler';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-dkim-sentinel-alerts';
 const ses = mockClient(SESv2Client);
@@ -28,7 +30,7 @@ const context = {
 } as Context;
 
 describe('the scanner handler', () => {
-  let handler: typeof import('../../lambda/handler').handler;
+  let handler: typeof Handler;
   let stdout: string[];
   const saved = { ...process.env };
 
