@@ -43,7 +43,7 @@ describe('the scanner handler', () => {
       DKIM_DNS_TIMEOUT_MS: '200',
       DKIM_GRACE_DAYS: '5',
     });
-    ({ handler } = await import('../../lambda/handler'));
+    ({ handler } = await import('../../lambda/handler.js'));
   });
   afterAll(() => {
     process.env = saved;
@@ -125,11 +125,9 @@ describe('the scanner handler', () => {
   });
 
   it('fails the invocation (so the Errors alarm fires) when an alert cannot be delivered, after recording the run', async () => {
-    ses
-      .on(ListEmailIdentitiesCommand)
-      .resolves({
-        EmailIdentities: [{ IdentityName: 'failing.example', IdentityType: 'DOMAIN', SendingEnabled: true }],
-      });
+    ses.on(ListEmailIdentitiesCommand).resolves({
+      EmailIdentities: [{ IdentityName: 'failing.example', IdentityType: 'DOMAIN', SendingEnabled: true }],
+    });
     ses.on(GetEmailIdentityCommand).resolves(identity('FAILED') as never);
     sns.on(PublishCommand).rejects(new Error('AuthorizationError: not allowed to publish'));
 
