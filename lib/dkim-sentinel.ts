@@ -31,6 +31,7 @@ export class DkimSentinel extends Construct {
     this.monitoring = new DkimMonitoring(this, 'Monitoring', {
       settings: this.settings,
       scanner: this.scanner.function,
+      scannerLogGroup: this.scanner.logGroup,
       failedInvocations: this.scanner.failedInvocations,
       topic: this.alerting.topic,
     });

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -11,6 +12,8 @@ import type { DkimSentinelSettings } from './config';
 export interface DkimMonitoringProps {
   readonly settings: DkimSentinelSettings;
   readonly scanner: lambda.IFunction;
+  /** The scanner's log group, for the identities-in-trouble table (no per-metric cost). */
+  readonly scannerLogGroup: logs.ILogGroup;
   readonly failedInvocations: sqs.IQueue;
   readonly topic: sns.ITopic;
 }
@@ -123,6 +126,21 @@ export class DkimMonitoring extends Construct {
             alarms: [this.heartbeatAlarm, this.errorsAlarm, this.failedInvocationsAlarm, this.discoveryErrorsAlarm],
             width: 12,
             height: 4,
+          }),
+        ],
+        [
+          new cloudwatch.LogQueryWidget({
+            title: 'Identities needing attention (latest run that saw each)',
+            logGroupNames: [props.scannerLogGroup.logGroupName],
+            view: cloudwatch.LogQueryVisualizationType.TABLE,
+            queryLines: [
+              "filter message = 'identity needs attention'",
+              'stats latest(health) as health, latest(@timestamp) as seen by identity, region',
+              'sort seen desc',
+              'limit 100',
+            ],
+            width: 24,
+            height: 6,
           }),
         ],
         [
