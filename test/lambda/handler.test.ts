@@ -56,6 +56,11 @@ describe('the scanner handler', () => {
       stdout.push(String(chunk));
       return true;
     });
+    // Expected error logs (an undeliverable alert) are part of what is asserted, not noise for the reader.
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stdout.push(String(chunk));
+      return true;
+    });
   });
 
   it('alerts for each identity needing attention, with both message variants, and emits EMF metrics', async () => {
@@ -137,5 +142,6 @@ describe('the scanner handler', () => {
     vi.restoreAllMocks();
 
     expect(stdout.join('')).toContain('"RunCompleted":1');
+    expect(stdout.join('')).toContain('"message":"alert not delivered"');
   });
 });
