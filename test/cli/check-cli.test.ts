@@ -1,41 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../lambda/domain/render-report';
 import { type DkimWorld, SIGNING_ZONE, startDkimWorld, TOKENS } from '../support/dkim-world';
+import { runEntryPoint } from '../support/run-entry-point';
 
 // The real entry point in a child process, against knotd + unbound on 127.0.21.x.
 const SUBNET = '127.0.21';
 const PORT = 15321;
-const ROOT = join(__dirname, '..', '..');
 
-function run(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'bin', 'check.ts'), ...args], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runEntryPoint('check', args, env);
 
 const identity = (name: string, tokens: readonly string[], status = 'SUCCESS') => ({
   IdentityName: name,

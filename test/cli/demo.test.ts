@@ -1,27 +1,9 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = join(__dirname, '..', '..');
+import { runEntryPoint } from '../support/run-entry-point';
 
 describe('npm run demo', () => {
   it('diagnoses every bundled scenario offline, with the JSON the CLI prints', async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'bin', 'demo.ts'), '--json'], {
-          env: { PATH: process.env.PATH, HOME: process.env.HOME },
-        });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-        });
-        child.stderr.on('data', (d) => {
-          err += d;
-        });
-        child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-      },
-    );
+    const { code, stdout, stderr } = await runEntryPoint('demo', ['--json']);
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
