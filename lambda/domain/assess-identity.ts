@@ -33,6 +33,8 @@ export interface IdentityReport {
   readonly identityType: SesIdentity['type'];
   readonly health: Health;
   readonly sesStatus: DkimStatus | 'NONE';
+  /** VerificationInfo.LastSuccessTimestamp: the revocation clock may have started right after it. */
+  readonly sesLastSuccess?: string;
   readonly signingEnabled: boolean;
   readonly zone?: string;
   readonly inheritedFrom?: string;
@@ -197,6 +199,7 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     identityType: identity.type,
     health: identityHealth(identity, all),
     sesStatus: identity.dkim.status ?? 'NONE',
+    sesLastSuccess: identity.verificationInfo?.lastSuccessTimestamp,
     signingEnabled: identity.dkim.signingEnabled,
     zone: zone?.zone,
     inheritedFrom: plan.inheritedFrom,
