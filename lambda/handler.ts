@@ -1,11 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { DnsProber } from './adapters/dns/dkim-dns-prober';
 import { DnsTransport } from './adapters/dns/dns-transport';
+import { DynamoDbStateStore } from './adapters/dynamodb-state-store';
 import { PowertoolsRunMetrics } from './adapters/run-metrics';
 import { SesIdentitySource } from './adapters/ses-identity-source';
 import { SlackWebhookChannel } from './adapters/slack-webhook-channel';
@@ -22,6 +25,10 @@ const config = readScannerConfig(process.env);
 const sesClients = new Map(config.regions.map((region) => [region, new SESv2Client({ region })]));
 const sns = new SNSClient({});
 const secrets = config.slackWebhookSecretArn ? new SecretsManagerClient({}) : undefined;
+const store = new DynamoDbStateStore(
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+  config.stateTable,
+);
 
 /** The scheduled scan. Throws (and so alarms) on unexpected errors and undelivered alerts. */
 export async function handler(
@@ -40,15 +47,18 @@ export async function handler(
         clientFor: (region) => sesClients.get(region) as SESv2Client,
       }),
       probe: new DnsProber(transport, { resolvers: config.resolvers }),
+      store,
       channels,
       metrics: new PowertoolsRunMetrics(metrics, config.identityMetrics),
       logger,
       dnsQueries: () => transport.stats.queries,
       now: () => Date.now(),
+      invocationId: context.awsRequestId,
     },
     {
+      lifecycle: config.lifecycle,
       ignore: config.ignoreIdentities,
-      context: { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.graceDays },
+      context: { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.lifecycle.graceDays },
     },
   );
   return {

@@ -1,9 +1,12 @@
 import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
+import type { StateStore } from './adapters/dynamodb-state-store';
 import type { RunMetrics } from './adapters/run-metrics';
 import type { AlertChannel } from './adapters/sns-alert-channel';
+import { type AlertLifecycleSettings, advanceLifecycle } from './alert-lifecycle';
 import { type CheckReport, checkDkim, type IdentitySource } from './check-dkim';
 import { QUIET_HEALTHS } from './domain/assess-identity';
-import { type AlertContext, renderIdentityAlert } from './domain/render-alert';
+import { hoursLeft } from './domain/lifecycle';
+import type { AlertContext } from './domain/render-alert';
 
 /** The narrow logger the use case needs (Powertools' Logger fits). */
 export interface RunLogger {
@@ -15,14 +18,17 @@ export interface RunLogger {
 export interface ScanDependencies {
   readonly source: IdentitySource;
   readonly probe: DkimDnsProbe;
+  readonly store: StateStore;
   readonly channels: readonly AlertChannel[];
   readonly metrics: RunMetrics;
   readonly logger: RunLogger;
   readonly dnsQueries: () => number;
   readonly now: () => number;
+  readonly invocationId: string;
 }
 
 export interface ScanOptions {
+  readonly lifecycle: AlertLifecycleSettings;
   readonly ignore?: readonly string[];
   readonly context?: AlertContext;
 }
@@ -32,53 +38,50 @@ export class AlertDeliveryError extends Error {
   override readonly name = 'AlertDeliveryError';
 }
 
-/**
- * One scheduled run: check every identity, record metrics, alert on every identity that needs attention.
- * (The countdown, reminders and de-duplication of alerts replace the last step in a later version.)
- */
-export async function runScan(deps: ScanDependencies, options: ScanOptions = {}): Promise<CheckReport> {
+/** One scheduled run: check every identity, advance each one's alert lifecycle, record metrics. */
+export async function runScan(deps: ScanDependencies, options: ScanOptions): Promise<CheckReport> {
   const started = deps.now();
   const report = await checkDkim(deps.source, deps.probe, { ignore: options.ignore });
   for (const error of report.errors) deps.logger.warn('SES discovery error', { ...error });
-  const attention = report.identities.filter((r) => !QUIET_HEALTHS.has(r.health));
-  let sent = 0;
-  const failures: string[] = [];
-  for (const identity of attention) {
+  for (const identity of report.identities.filter((r) => !QUIET_HEALTHS.has(r.health))) {
     deps.logger.info('identity needs attention', {
       identity: identity.identity,
       region: identity.region,
       health: identity.health,
       report: identity,
     });
-    const alert = renderIdentityAlert(identity, options.context);
-    for (const channel of deps.channels) {
-      try {
-        await channel.send(alert);
-        sent++;
-      } catch (error) {
-        failures.push(`${channel.name}: ${(error as Error).message}`);
-        deps.logger.error('alert not delivered', {
-          channel: channel.name,
-          identity: identity.identity,
-          error: (error as Error).message,
-        });
-      }
-    }
   }
+  const outcome = await advanceLifecycle(report.identities, options.lifecycle, options.context ?? {}, {
+    store: deps.store,
+    channels: deps.channels,
+    now: deps.now,
+    invocationId: deps.invocationId,
+    logger: deps.logger,
+  });
+  for (const n of outcome.delivered) deps.logger.info('notification delivered', { ...n });
+  const now = deps.now();
   deps.metrics.record({
     identities: report.identities,
+    hoursLeft: new Map(
+      outcome.states
+        .filter((s) => s.incident?.deadline && !s.incident.expired)
+        .map((s) => [s.key, hoursLeft(s.incident, now) ?? 0] as const),
+    ),
     discoveryErrors: report.errors.length,
     dnsQueries: deps.dnsQueries(),
-    alertsSent: sent,
-    durationMs: deps.now() - started,
+    alertsSent: outcome.delivered.length,
+    durationMs: now - started,
   });
   deps.logger.info('run complete', {
     identities: report.identities.length,
-    needingAttention: attention.length,
+    needingAttention: report.identities.filter((r) => !QUIET_HEALTHS.has(r.health)).length,
     discoveryErrors: report.errors.length,
-    alertsSent: sent,
+    notificationsDelivered: outcome.delivered.length,
   });
-  if (failures.length > 0)
-    throw new AlertDeliveryError(`${failures.length} alert(s) not delivered: ${[...new Set(failures)].join('; ')}`);
+  if (outcome.failures.length > 0) {
+    throw new AlertDeliveryError(
+      `${outcome.failures.length} alert(s) not delivered: ${[...new Set(outcome.failures)].join('; ')}`,
+    );
+  }
   return report;
 }

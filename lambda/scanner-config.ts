@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { DnsEndpoint } from './adapters/dns/dns-transport';
+import type { AlertLifecycleSettings } from './alert-lifecycle';
 import { isRegionName } from './domain/ses-identity';
 
 /** The scanner's settings, read from its environment once at cold start. */
@@ -11,7 +12,8 @@ export interface ScannerConfig {
   readonly ignoreIdentities: readonly string[];
   readonly dnsTimeoutMs: number;
   readonly identityMetrics: boolean;
-  readonly graceDays: number;
+  readonly stateTable: string;
+  readonly lifecycle: AlertLifecycleSettings;
 }
 
 /** A deployment mistake: the message names the variable, the value and what was expected. */
@@ -29,6 +31,11 @@ export const ScannerEnv = {
   DnsTimeoutMs: 'DKIM_DNS_TIMEOUT_MS',
   IdentityMetrics: 'DKIM_IDENTITY_METRICS',
   GraceDays: 'DKIM_GRACE_DAYS',
+  ReminderHours: 'DKIM_REMINDER_HOURS',
+  ConfirmRuns: 'DKIM_CONFIRM_RUNS',
+  CannotVerifyRuns: 'DKIM_CANNOT_VERIFY_RUNS',
+  DigestThreshold: 'DKIM_DIGEST_THRESHOLD',
+  StateTable: 'DKIM_STATE_TABLE',
 } as const;
 
 const list = (value: string | undefined) =>
@@ -38,6 +45,14 @@ const list = (value: string | undefined) =>
     .filter(Boolean);
 
 export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
+  const whole = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name] ?? String(fallback);
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      throw new ScannerConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
   const regions = list(env[ScannerEnv.Regions]);
   if (regions.length === 0 || !regions.every(isRegionName)) {
     throw new ScannerConfigError(
@@ -58,26 +73,37 @@ export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
   if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(topic)) {
     throw new ScannerConfigError(`${ScannerEnv.AlertTopicArn} must be an SNS topic ARN, got "${topic}"`);
   }
-  const timeout = Number(env[ScannerEnv.DnsTimeoutMs] ?? '2000');
-  if (!Number.isInteger(timeout) || timeout < 100 || timeout > 10_000) {
-    throw new ScannerConfigError(
-      `${ScannerEnv.DnsTimeoutMs} must be a whole number of milliseconds from 100 to 10000, got "${env[ScannerEnv.DnsTimeoutMs]}"`,
-    );
+  const stateTable = env[ScannerEnv.StateTable] ?? '';
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(stateTable)) {
+    throw new ScannerConfigError(`${ScannerEnv.StateTable} must be a DynamoDB table name, got "${stateTable}"`);
   }
-  const graceDays = Number(env[ScannerEnv.GraceDays] ?? '5');
-  if (!Number.isInteger(graceDays) || graceDays < 1 || graceDays > 30) {
-    throw new ScannerConfigError(
-      `${ScannerEnv.GraceDays} must be a whole number of days from 1 to 30, got "${env[ScannerEnv.GraceDays]}"`,
-    );
-  }
+  const reminderHours = list(env[ScannerEnv.ReminderHours] ?? '72,24,6').map((h) => {
+    if (!/^\d+$/.test(h)) {
+      throw new ScannerConfigError(
+        `${ScannerEnv.ReminderHours} must list whole numbers of hours, got "${env[ScannerEnv.ReminderHours]}"`,
+      );
+    }
+    return Number(h);
+  });
   return {
     regions,
     resolvers,
     alertTopicArn: topic,
     slackWebhookSecretArn: env[ScannerEnv.SlackWebhookSecretArn] || undefined,
     ignoreIdentities: list(env[ScannerEnv.IgnoreIdentities]),
-    dnsTimeoutMs: timeout,
+    dnsTimeoutMs: whole(ScannerEnv.DnsTimeoutMs, 2000, 100, 10_000),
     identityMetrics: env[ScannerEnv.IdentityMetrics] !== 'false',
-    graceDays,
+    stateTable,
+    lifecycle: {
+      graceDays: whole(ScannerEnv.GraceDays, 5, 1, 30),
+      reminderHours: [...reminderHours].sort((a, b) => b - a),
+      confirmRuns: whole(ScannerEnv.ConfirmRuns, 2, 1, 10),
+      confirmOnEveryServer: true,
+      cannotVerifyRuns: whole(ScannerEnv.CannotVerifyRuns, 3, 1, 100),
+      forgetAfterDays: 30,
+      digestThreshold: whole(ScannerEnv.DigestThreshold, 5, 2, 1000),
+      // A claim outlives the longest possible invocation (15 minutes) before another run takes it over.
+      claimLeaseMs: 20 * 60_000,
+    },
   };
 }

@@ -15,6 +15,12 @@ export interface DkimSentinelSettings {
   readonly resolvers: readonly string[];
   readonly graceDays: number;
   readonly reminderHours: readonly number[];
+  /** Consecutive runs that must see the same problem before DETECTED (unless every server shows it). */
+  readonly confirmRuns: number;
+  /** Consecutive UNKNOWN runs before CANNOT_VERIFY. */
+  readonly cannotVerifyRuns: number;
+  /** This many notifications in one run or more go out as one digest. */
+  readonly digestThreshold: number;
   readonly ignoreIdentities: readonly string[];
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly identityMetrics: boolean;
@@ -36,6 +42,9 @@ export const SETTING_KEYS = [
   'resolvers',
   'graceDays',
   'reminderHours',
+  'confirmRuns',
+  'cannotVerifyRuns',
+  'digestThreshold',
   'ignoreIdentities',
   'logLevel',
   'identityMetrics',
@@ -184,6 +193,9 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     resolvers: resolvers.length > 0 ? resolvers : DEFAULT_RESOLVERS,
     graceDays,
     reminderHours: [...new Set(reminderHours)].sort((a, b) => b - a),
+    confirmRuns: toInteger('confirmRuns', options.confirmRuns, 2, 1, 10),
+    cannotVerifyRuns: toInteger('cannotVerifyRuns', options.cannotVerifyRuns, 3, 1, 100),
+    digestThreshold: toInteger('digestThreshold', options.digestThreshold, 5, 2, 1000),
     ignoreIdentities,
     logLevel: logLevel as DkimSentinelSettings['logLevel'],
     identityMetrics: toBoolean('identityMetrics', options.identityMetrics, true),

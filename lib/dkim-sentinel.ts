@@ -4,6 +4,7 @@ import { DkimAlerting } from './alerting';
 import { type DkimSentinelOptions, type DkimSentinelSettings, resolveSettings } from './config';
 import { DkimMonitoring } from './monitoring';
 import { DkimScanner } from './scanner';
+import { DkimState } from './state';
 
 /** Props of the reusable construct: every setting is optional and validated (see the README table). */
 export interface DkimSentinelProps extends DkimSentinelOptions {}
@@ -15,6 +16,7 @@ export interface DkimSentinelProps extends DkimSentinelOptions {}
 export class DkimSentinel extends Construct {
   readonly settings: DkimSentinelSettings;
   readonly alerting: DkimAlerting;
+  readonly state: DkimState;
   readonly scanner: DkimScanner;
   readonly monitoring: DkimMonitoring;
 
@@ -22,7 +24,9 @@ export class DkimSentinel extends Construct {
     super(scope, id);
     this.settings = resolveSettings(props, { region: Stack.of(this).region });
     this.alerting = new DkimAlerting(this, 'Alerting', { settings: this.settings });
+    this.state = new DkimState(this, 'State');
     this.scanner = new DkimScanner(this, 'Scanner', {
+      stateTable: this.state.table,
       settings: this.settings,
       topic: this.alerting.topic,
       topicKey: this.alerting.topicKey,

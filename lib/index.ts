@@ -4,3 +4,4 @@ export { DkimSentinel, type DkimSentinelProps } from './dkim-sentinel';
 export { DkimSentinelStack, type DkimSentinelStackProps } from './dkim-sentinel-stack';
 export { DkimMonitoring, type DkimMonitoringProps } from './monitoring';
 export { DkimScanner, type DkimScannerProps } from './scanner';
+export { DkimState } from './state';

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,6 +22,8 @@ export interface DkimScannerProps {
   readonly topic: sns.ITopic;
   /** The topic's customer managed key, when it has one. @default - the topic is not encrypted with a customer key */
   readonly topicKey?: kms.IKey;
+  /** The table holding each identity's alert lifecycle. */
+  readonly stateTable: dynamodb.ITable;
   /** The secret holding a Slack incoming-webhook URL. @default - no webhook */
   readonly slackWebhookSecret?: secretsmanager.ISecret;
 }
@@ -81,6 +84,11 @@ export class DkimScanner extends Construct {
         [ScannerEnv.IgnoreIdentities]: settings.ignoreIdentities.join(','),
         [ScannerEnv.IdentityMetrics]: String(settings.identityMetrics),
         [ScannerEnv.GraceDays]: String(settings.graceDays),
+        [ScannerEnv.ReminderHours]: settings.reminderHours.join(','),
+        [ScannerEnv.ConfirmRuns]: String(settings.confirmRuns),
+        [ScannerEnv.CannotVerifyRuns]: String(settings.cannotVerifyRuns),
+        [ScannerEnv.DigestThreshold]: String(settings.digestThreshold),
+        [ScannerEnv.StateTable]: props.stateTable.tableName,
         ...(props.slackWebhookSecret ? { [ScannerEnv.SlackWebhookSecretArn]: props.slackWebhookSecret.secretArn } : {}),
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -135,6 +143,13 @@ export class DkimScanner extends Construct {
       new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
     );
     props.topicKey?.grant(this.function, 'kms:GenerateDataKey', 'kms:Decrypt');
+    // The lifecycle state: read and conditional write of single items, nothing else.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [props.stateTable.tableArn],
+      }),
+    );
     props.slackWebhookSecret?.grantRead(this.function);
 
     new events.Rule(this, 'Schedule', {

@@ -5,6 +5,8 @@ import { Dimension, HEALTH_LEVEL, MetricName } from '../metrics/metric-names';
 /** What one run did, for metrics. */
 export interface RunFigures {
   readonly identities: readonly IdentityReport[];
+  /** Hours before the deadline, per state key (`<region>#<identity>`), for identities in an open incident. */
+  readonly hoursLeft: ReadonlyMap<string, number>;
   readonly discoveryErrors: number;
   readonly dnsQueries: number;
   readonly alertsSent: number;
@@ -27,17 +29,22 @@ export class PowertoolsRunMetrics implements RunMetrics {
 
   record(figures: RunFigures): void {
     if (this.perIdentity) {
-      for (const report of figures.identities) {
+      // A single metric flushes on addMetric and forgets its dimensions: one per value.
+      const emit = (report: IdentityReport, name: string, value: number) => {
         const single = this.metrics.singleMetric();
         single.addDimension(Dimension.Identity, report.identity);
         single.addDimension(Dimension.IdentityRegion, report.region);
-        single.addMetric(MetricName.HealthLevel, MetricUnit.Count, HEALTH_LEVEL[report.health]);
-        single.addMetric(
+        single.addMetric(name, MetricUnit.Count, value);
+      };
+      for (const report of figures.identities) {
+        emit(report, MetricName.HealthLevel, HEALTH_LEVEL[report.health]);
+        emit(
+          report,
           MetricName.FailingRecords,
-          MetricUnit.Count,
           report.records.filter((r) => r.findings.some((f) => f.severity === 'problem')).length,
         );
-        single.publishStoredMetrics();
+        const left = figures.hoursLeft.get(`${report.region}#${report.identity}`);
+        if (left !== undefined) emit(report, MetricName.HoursLeft, left);
       }
     }
     const count = (pick: (r: IdentityReport) => boolean) => figures.identities.filter(pick).length;

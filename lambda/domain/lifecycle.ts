@@ -46,6 +46,8 @@ export interface PendingNotification {
   /** Set while an invocation is sending it; a claim older than the lease may be taken over. */
   readonly claimedBy?: string;
   readonly claimedAt?: string;
+  /** Channels that already have it (a retry sends only to the others). */
+  readonly deliveredTo?: readonly string[];
 }
 
 export interface Incident {
@@ -304,7 +306,7 @@ export function decide(
         consecutiveInconclusive >= settings.cannotVerifyRuns &&
         !(incident?.kind === 'BLIND' && incident.notified)
       ) {
-        if (!incident || !incident.notified)
+        if (!incident?.notified)
           incident = { ...open('BLIND'), ...(incident?.deadline ? { deadline: incident.deadline } : {}) };
         out.push(notification({ key }, incident, 'CANNOT_VERIFY', now));
         incident = { ...incident, notified: true };

@@ -1,5 +1,6 @@
 import type { Health, IdentityReport } from './assess-identity';
 import type { Finding } from './findings';
+import type { Stage } from './lifecycle';
 
 /** Where the alert comes from, for its text and links. */
 export interface AlertContext {
@@ -70,12 +71,54 @@ export function sesConsoleUrl(identity: string, region: string): string {
 }
 
 /** A subject line under 100 characters whatever the identity's length (names can be 253 characters). */
-export function alertSubject(health: Health, identity: string, region: string): string {
-  const head = `DKIM ${health}: `;
-  const tail = ` (${region})`;
+export function alertSubject(label: string, identity: string, region: string, suffix = ''): string {
+  const head = `DKIM ${label}: `;
+  const tail = ` (${region})${suffix}`;
   const room = MAX_SUBJECT - head.length - tail.length;
   const name = identity.length > room ? `${identity.slice(0, room - 3)}...` : identity;
   return `${head}${name}${tail}`.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** Where an identity is in its incident, for the words of a notification. */
+export interface NotificationView {
+  readonly stage: Stage;
+  readonly threshold?: number;
+  readonly hoursLeft?: number;
+  readonly deadline?: string;
+  readonly openedAt?: string;
+  /** RESOLVED: how long it was broken. */
+  readonly brokenForHours?: number;
+}
+
+function headline(view: NotificationView | undefined, health: Health, where: string): string {
+  switch (view?.stage) {
+    case 'DETECTED':
+      return `DKIM problem detected for ${where}`;
+    case 'UPDATE':
+      return `DKIM problem changed for ${where}`;
+    case 'REMINDER':
+      return `Reminder: about ${view.hoursLeft ?? view.threshold} hours left for ${where}`;
+    case 'EXPIRED':
+      return `DKIM grace period over for ${where}`;
+    case 'RESOLVED':
+      return `DKIM healthy again for ${where}${view.brokenForHours !== undefined ? ` (broken for ${view.brokenForHours} hours)` : ''}`;
+    case 'CANNOT_VERIFY':
+      return `DKIM cannot be verified for ${where}`;
+    default:
+      return `DKIM ${health} for ${where}`;
+  }
+}
+
+function clockLine(view: NotificationView | undefined, identity: string, region: string): string[] {
+  if (!view) return [];
+  if (view.stage === 'EXPIRED') {
+    return [
+      `The grace period has passed or SES has revoked DKIM. Publish every record below, then restart DKIM setup in SES: console > Identities > ${identity} > Authentication > DKIM > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${identity} --signing-attributes-origin AWS_SES --region ${region} (this may issue new tokens: publish the records SES then shows).`,
+    ];
+  }
+  if (view.stage === 'RESOLVED') return ['Every DKIM record is verified again on every nameserver and resolver.'];
+  if (view.hoursLeft === undefined || view.deadline === undefined) return [];
+  return [`SES may revoke DKIM by ${view.deadline}: ${view.hoursLeft} hours left.`];
 }
 
 function allFindings(report: IdentityReport): Finding[] {
@@ -87,10 +130,23 @@ function truncate(text: string, max: number): string {
 }
 
 /** Render one identity's alert for every channel. Pure. */
-export function renderIdentityAlert(report: IdentityReport, context: AlertContext = {}): RenderedAlert {
+export function renderIdentityAlert(
+  report: IdentityReport,
+  context: AlertContext = {},
+  view?: NotificationView,
+): RenderedAlert {
   const summary = meaning(report.health, context.graceDays ?? 5);
   const where = `${report.identity} in ${report.region}${context.account ? ` (account ${context.account})` : ''}`;
-  const findings = allFindings(report).filter((f) => f.severity !== 'info' || report.health !== 'HEALTHY');
+  const findings =
+    view?.stage === 'RESOLVED'
+      ? []
+      : allFindings(report).filter((f) => f.severity !== 'info' || report.health !== 'HEALTHY');
+  const label = view?.stage ?? report.health;
+  const suffix =
+    view?.hoursLeft !== undefined && view.stage !== 'RESOLVED' && view.stage !== 'EXPIRED'
+      ? `, ${Math.max(0, Math.floor(view.hoursLeft))}h left`
+      : '';
+  const subject = alertSubject(label, report.identity, report.region, suffix);
   const consoleUrl = sesConsoleUrl(report.identity, report.region);
   const recordLines = report.records.map((r) => {
     const codes = [...new Set(r.findings.map((f) => f.code))];
@@ -98,12 +154,13 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
   });
   const text = truncate(
     [
-      `DKIM ${report.health} for ${where}`,
+      headline(view, report.health, where),
       '',
       summary,
+      ...clockLine(view, report.identity, report.region),
       `SES DKIM status: ${report.sesStatus}, signing ${report.signingEnabled ? 'on' : 'off'}.${report.inheritedFrom ? ` DKIM comes from ${report.inheritedFrom}.` : ''}`,
       '',
-      'What is wrong:',
+      ...(findings.length > 0 ? ['What is wrong:'] : []),
       ...findings.flatMap((f) => [`- ${f.code}: ${f.message}`, `  Verify: ${f.dig}`]),
       '',
       'Records that must exist:',
@@ -125,27 +182,34 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
   const chatbot: ChatbotNotification = {
     version: '1.0',
     source: 'custom',
-    id: `dkim-${report.region}-${report.identity}-${report.health}`,
+    id: `dkim-${report.region}-${report.identity}-${label}`,
     content: {
       textType: 'client-markdown',
-      title: alertSubject(report.health, report.identity, report.region),
+      title: subject,
       description: truncate(
         [
-          `*${summary}*`,
+          `*${headline(view, report.health, where)}*`,
+          summary,
+          ...clockLine(view, report.identity, report.region),
           ...findings.map((f) => `• *${f.code}*: ${f.message}`),
           `<${consoleUrl}|Open in the SES console>`,
         ].join('\n'),
         3500,
       ),
       nextSteps,
-      keywords: ['DKIM', report.health, report.region],
+      keywords: ['DKIM', label, report.health, report.region].filter((k, i, all) => all.indexOf(k) === i),
     },
     metadata: {
       threadId: `dkim-${report.region}-${report.identity}`,
-      summary: `DKIM ${report.health}: ${report.identity} (${report.region})`,
-      eventType: 'DkimHealth',
+      summary: subject,
+      eventType: view ? `Dkim${view.stage}` : 'DkimHealth',
       relatedResources: [report.identity],
-      additionalContext: { health: report.health, region: report.region, sesStatus: report.sesStatus },
+      additionalContext: {
+        health: report.health,
+        region: report.region,
+        sesStatus: report.sesStatus,
+        ...(view?.hoursLeft !== undefined ? { hoursLeft: String(view.hoursLeft) } : {}),
+      },
     },
   };
   const findingBlocks = findings.map((f) => ({
@@ -154,12 +218,17 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
   }));
   const room = MAX_SLACK_BLOCKS - 3;
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: alertSubject(report.health, report.identity, report.region) } },
+    { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: truncate(`${summary}\nSES DKIM status: *${report.sesStatus}*`, MAX_SLACK_TEXT),
+        text: truncate(
+          [summary, ...clockLine(view, report.identity, report.region), `SES DKIM status: *${report.sesStatus}*`].join(
+            '\n',
+          ),
+          MAX_SLACK_TEXT,
+        ),
       },
     },
     ...(findingBlocks.length > room
@@ -176,12 +245,7 @@ export function renderIdentityAlert(report: IdentityReport, context: AlertContex
       elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${report.identity} in the SES console>` }],
     },
   ];
-  return {
-    subject: alertSubject(report.health, report.identity, report.region),
-    text,
-    chatbot,
-    slack: { text: chatbot.metadata.summary, blocks },
-  };
+  return { subject, text, chatbot, slack: { text: subject, blocks } };
 }
 
 /**
@@ -198,4 +262,102 @@ export function snsPublishInput(alert: RenderedAlert): { Subject: string; Messag
     message = JSON.stringify({ default: text, email: text, https });
   }
   return { Subject: alert.subject, MessageStructure: 'json', Message: message };
+}
+
+const STAGE_ORDER: readonly Stage[] = ['EXPIRED', 'DETECTED', 'UPDATE', 'REMINDER', 'CANNOT_VERIFY', 'RESOLVED'];
+
+/**
+ * One message for many identities that changed stage in the same run (a provider outage, a botched zone
+ * import): per-identity details stay in it, cut with a count when too long, never dropped silently.
+ */
+export function renderDigest(
+  items: readonly { readonly report: IdentityReport; readonly view: NotificationView }[],
+  context: AlertContext = {},
+): RenderedAlert {
+  const sorted = [...items].sort(
+    (a, b) =>
+      STAGE_ORDER.indexOf(a.view.stage) - STAGE_ORDER.indexOf(b.view.stage) ||
+      a.report.identity.localeCompare(b.report.identity),
+  );
+  const counts = STAGE_ORDER.map((stage) => [stage, sorted.filter((i) => i.view.stage === stage).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([stage, n]) => `${n} ${stage}`)
+    .join(', ');
+  const subject = `DKIM: ${items.length} identities changed (${counts})`
+    .slice(0, MAX_SUBJECT)
+    .replace(/[^\x20-\x7e]/g, '?');
+  const account = context.account ? ` in account ${context.account}` : '';
+  const sections: string[] = [];
+  let length = 0;
+  let cut = 0;
+  for (const { report, view } of sorted) {
+    const single = renderIdentityAlert(report, context, view);
+    const findings =
+      view.stage === 'RESOLVED'
+        ? []
+        : allFindings(report).filter((f) => f.severity === 'problem' || f.severity === 'inconclusive');
+    const section = [
+      `== ${single.subject}`,
+      ...clockLine(view, report.identity, report.region).map((l) => truncate(l, 400)),
+      ...findings.slice(0, 5).flatMap((f) => [`- ${f.code}: ${truncate(f.message, 600)}`, `  Verify: ${f.dig}`]),
+      ...(findings.length > 5 ? [`- ... and ${findings.length - 5} more findings`] : []),
+      `  SES console: ${sesConsoleUrl(report.identity, report.region)}`,
+      '',
+    ].join('\n');
+    if (length + section.length > MAX_TEXT - 200) {
+      cut++;
+      continue;
+    }
+    sections.push(section);
+    length += section.length;
+  }
+  const text = [
+    `${items.length} SES identities changed DKIM stage in one run${account}: ${counts}.`,
+    '',
+    ...sections,
+    ...(cut > 0
+      ? [`... and ${cut} more identities not shown here (message size limit): see the scanner's log and dashboard.`]
+      : []),
+  ].join('\n');
+  const lines = sorted.map(({ report, view }) => renderIdentityAlert(report, context, view).subject);
+  const chatbot: ChatbotNotification = {
+    version: '1.0',
+    source: 'custom',
+    id: `dkim-digest-${sorted[0]?.view.stage ?? 'none'}-${items.length}`,
+    content: {
+      textType: 'client-markdown',
+      title: subject,
+      description: truncate(lines.map((l) => `• ${l}`).join('\n'), 3500),
+      nextSteps: [
+        'Read the email digest or the scanner log for every finding and fix',
+        'Open the SES DKIM sentinel dashboard',
+      ],
+      keywords: ['DKIM', 'digest'],
+    },
+    metadata: {
+      threadId: 'dkim-digest',
+      summary: subject,
+      eventType: 'DkimDigest',
+      relatedResources: sorted.slice(0, 20).map((i) => i.report.identity),
+      additionalContext: { identities: String(items.length) },
+    },
+  };
+  const room = MAX_SLACK_BLOCKS - 2;
+  const itemBlocks = lines.map((line) => ({
+    type: 'section',
+    text: { type: 'mrkdwn', text: truncate(line, MAX_SLACK_TEXT) },
+  }));
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
+    ...(itemBlocks.length > room
+      ? [
+          ...itemBlocks.slice(0, room - 1),
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: `... and ${itemBlocks.length - room + 1} more identities` },
+          },
+        ]
+      : itemBlocks),
+  ];
+  return { subject, text, chatbot, slack: { text: subject, blocks } };
 }

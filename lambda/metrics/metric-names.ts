@@ -13,6 +13,8 @@ export const MetricName = {
   HealthLevel: 'HealthLevel',
   /** Per identity: records with a definitive problem. */
   FailingRecords: 'FailingRecords',
+  /** Per identity in an open incident: hours before SES may revoke DKIM. */
+  HoursLeft: 'HoursLeft',
   IdentitiesChecked: 'IdentitiesChecked',
   /** AT_RISK, FAILING or REVOKED identities in a run. */
   IdentitiesFailing: 'IdentitiesFailing',

@@ -225,6 +225,7 @@ describe('the bundled handler', () => {
         DKIM_REGIONS: 'eu-west-1',
         DKIM_RESOLVERS: '1.1.1.1',
         DKIM_ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+        DKIM_STATE_TABLE: 'dkim-state',
       });
       const bundle = await import(join(assetDir as string, 'index.js'));
       expect(typeof (bundle.handler ?? bundle.default?.handler)).toBe('function');

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 // Type only: the module reads its environment at import, so it is imported below, after the env is set.
 import type { handler as Handler } from '../../lambda/handler';
+import { startDynalite } from '../support/dynalite';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-dkim-sentinel-alerts';
 const ses = mockClient(SESv2Client);
@@ -20,7 +21,8 @@ const identity = (status: string, signing = true) => ({
     SigningAttributesOrigin: 'AWS_SES',
     SigningHostedZone: 'dkim.amazonses.com',
   },
-  VerificationInfo: { LastSuccessTimestamp: new Date('2026-11-21T18:40:03Z') },
+  // Two hours ago: the revocation clock started then, so about 118 hours are left.
+  VerificationInfo: { LastSuccessTimestamp: new Date(Date.now() - 2 * 3_600_000) },
   $metadata: {},
 });
 const context = {
@@ -31,11 +33,20 @@ const context = {
 
 describe('the scanner handler', () => {
   let handler: typeof Handler;
+  let db: Awaited<ReturnType<typeof startDynalite>>;
   let stdout: string[];
   const saved = { ...process.env };
 
   beforeAll(async () => {
+    db = await startDynalite('scanner-state');
+    const endpoint = await db.doc.config.endpoint?.();
     Object.assign(process.env, {
+      // The real DynamoDB client of the handler, pointed at dynalite.
+      AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      DKIM_STATE_TABLE: 'scanner-state',
       DKIM_REGIONS: 'eu-west-1',
       // A closed loopback port: every DNS lookup fails at once, so nothing leaves the machine.
       DKIM_RESOLVERS: '127.0.23.1:9',
@@ -45,8 +56,9 @@ describe('the scanner handler', () => {
     });
     ({ handler } = await import('../../lambda/handler.js'));
   });
-  afterAll(() => {
+  afterAll(async () => {
     process.env = saved;
+    await db?.stop();
   });
   beforeEach(() => {
     ses.reset();
@@ -63,7 +75,7 @@ describe('the scanner handler', () => {
     });
   });
 
-  it('alerts for each identity needing attention, with both message variants, and emits EMF metrics', async () => {
+  it('announces a confirmed problem once with the hours left, stays quiet on one inconclusive run, and emits EMF metrics', async () => {
     // Prepare
     ses.on(ListEmailIdentitiesCommand).resolves({
       EmailIdentities: ['failing.example', 'unverifiable.example', 'off.example'].map((IdentityName) => ({
@@ -81,57 +93,69 @@ describe('the scanner handler', () => {
 
     // Act
     const result = await handler({ source: 'ses-dkim-sentinel.schedule' }, context);
+    const again = await handler({ source: 'ses-dkim-sentinel.schedule' }, { ...context, awsRequestId: 'req-2' });
     vi.restoreAllMocks();
 
-    // Assess
+    // Assess: SES's TEMPORARY_FAILURE confirms at once; one UNKNOWN run is not worth an alert; the second
+    // run repeats nothing.
     expect(result).toEqual({ identities: 3, needingAttention: 2 });
-    expect(sns).toReceiveCommandTimes(PublishCommand, 2);
-    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
-    expect(published.map((p) => p.Subject)).toEqual([
-      'DKIM FAILING: failing.example (eu-west-1)',
-      'DKIM UNKNOWN: unverifiable.example (eu-west-1)',
-    ]);
-    for (const input of published) {
-      expect(input).toMatchObject({ TopicArn: TOPIC, MessageStructure: 'json' });
-      expect(input.Subject?.length).toBeLessThan(100);
-      const message = JSON.parse(input.Message ?? '{}');
-      expect(message.email).toContain('(account 123456789012)');
-      expect(JSON.parse(message.https)).toMatchObject({
-        version: '1.0',
-        source: 'custom',
-        content: { textType: 'client-markdown' },
-      });
-    }
-    expect(JSON.parse(published[1]?.Message ?? '{}').email).toContain('LOOKUP_FAILED');
+    expect(again).toEqual(result);
+    expect(sns).toReceiveCommandTimes(PublishCommand, 1);
+    const [input] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(input?.Subject).toMatch(/^DKIM DETECTED: failing\.example \(eu-west-1\), 11[78]h left$/);
+    expect(input).toMatchObject({ TopicArn: TOPIC, MessageStructure: 'json' });
+    const message = JSON.parse(input?.Message ?? '{}');
+    expect(message.email).toContain('DKIM problem detected for failing.example in eu-west-1 (account 123456789012)');
+    expect(message.email).toMatch(/SES may revoke DKIM by \S+: 11[78](\.\d)? hours left\./);
+    expect(JSON.parse(message.https)).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      content: { textType: 'client-markdown', title: input?.Subject },
+      metadata: { eventType: 'DkimDETECTED', threadId: 'dkim-eu-west-1-failing.example' },
+    });
 
     const emf = stdout
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.includes('"_aws"'))
       .map((line) => JSON.parse(line));
-    const run = emf.find((e) => e.RunCompleted !== undefined);
+    const runs = emf.filter((e) => e.RunCompleted !== undefined);
+    expect(runs.map((r) => r.AlertsSent)).toEqual([1, 0]);
+    const run = runs[0];
     expect(run).toMatchObject({
       service: 'ses-dkim-sentinel',
       RunCompleted: 1,
       IdentitiesChecked: 3,
       IdentitiesFailing: 1,
       IdentitiesUnknown: 1,
-      AlertsSent: 2,
       DiscoveryErrors: 0,
     });
     expect(run._aws.CloudWatchMetrics[0].Namespace).toBe('SesDkimSentinel');
-    const perIdentity = emf
+    const firstRun = emf.slice(0, emf.indexOf(run));
+    const perIdentity = firstRun
       .filter((e) => e.Identity !== undefined)
-      .map((e) => [e.Identity, e.IdentityRegion, e.HealthLevel]);
+      .map((e) => {
+        const metric = e._aws.CloudWatchMetrics[0].Metrics[0].Name;
+        return `${e.Identity} ${e.IdentityRegion} ${metric}=${metric === 'HoursLeft' ? Math.floor(e[metric] / 10) * 10 : e[metric]}`;
+      });
     expect(perIdentity.sort()).toEqual([
-      ['failing.example', 'eu-west-1', 3],
-      ['off.example', 'eu-west-1', 0],
-      ['unverifiable.example', 'eu-west-1', 1],
+      'failing.example eu-west-1 FailingRecords=0',
+      'failing.example eu-west-1 HealthLevel=3',
+      'failing.example eu-west-1 HoursLeft=110',
+      'off.example eu-west-1 FailingRecords=0',
+      'off.example eu-west-1 HealthLevel=0',
+      'unverifiable.example eu-west-1 FailingRecords=0',
+      'unverifiable.example eu-west-1 HealthLevel=1',
     ]);
+    for (const e of firstRun.filter((x) => x.Identity !== undefined)) {
+      expect(e._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(
+        expect.arrayContaining(['service', 'Identity', 'IdentityRegion']),
+      );
+    }
   });
 
   it('fails the invocation (so the Errors alarm fires) when an alert cannot be delivered, after recording the run', async () => {
     ses.on(ListEmailIdentitiesCommand).resolves({
-      EmailIdentities: [{ IdentityName: 'failing.example', IdentityType: 'DOMAIN', SendingEnabled: true }],
+      EmailIdentities: [{ IdentityName: 'revoked.example', IdentityType: 'DOMAIN', SendingEnabled: true }],
     });
     ses.on(GetEmailIdentityCommand).resolves(identity('FAILED') as never);
     sns.on(PublishCommand).rejects(new Error('AuthorizationError: not allowed to publish'));
