@@ -259,7 +259,10 @@ export function decide(
       consecutiveBad = lastFingerprint === observation.fingerprint ? consecutiveBad + 1 : 1;
       consecutiveInconclusive = 0;
       lastFingerprint = observation.fingerprint;
-      if (!incident || incident.kind === 'BLIND') incident = open('PROBLEM');
+      // A blind spell that turns out to be a problem keeps the earliest deadline it had.
+      if (!incident || incident.kind === 'BLIND') {
+        incident = { ...open('PROBLEM'), ...(incident?.deadline ? { deadline: incident.deadline } : {}) };
+      }
       if (observation.sesStatus === 'TEMPORARY_FAILURE' && !incident.sesFailureFirstSeen) {
         incident = { ...incident, sesFailureFirstSeen: iso(now) };
       }
