@@ -151,6 +151,12 @@ export class DkimMonitoring extends Construct {
             width: 12,
           }),
           new cloudwatch.GraphWidget({
+            title: 'Hours left before SES may revoke DKIM (open incidents)',
+            left: [perIdentity('HoursLeft', '')],
+            leftYAxis: { min: 0 },
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
             title: 'Failing records per identity',
             left: [perIdentity('FailingRecords', '')],
             leftYAxis: { min: 0 },

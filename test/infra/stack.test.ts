@@ -94,6 +94,29 @@ describe('DkimSentinelStack', () => {
     minimal.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('keeps lifecycle state in an on-demand table with point-in-time recovery and a TTL, read and written item by item', () => {
+    minimal.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    const dynamo = statements(minimal).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/StateTable/);
+    minimal.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          DKIM_STATE_TABLE: { Ref: Match.stringLikeRegexp('StateTable') },
+          DKIM_REMINDER_HOURS: '72,24,6',
+          DKIM_CONFIRM_RUNS: '2',
+          DKIM_CANNOT_VERIFY_RUNS: '3',
+          DKIM_DIGEST_THRESHOLD: '5',
+        }),
+      },
+    });
+  });
+
   it('enforces TLS on the topic and subscribes each alert email', () => {
     full.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { IdentityReport } from '../../lambda/domain/assess-identity';
-import { alertSubject, renderIdentityAlert, snsPublishInput } from '../../lambda/domain/render-alert';
+import {
+  alertSubject,
+  type NotificationView,
+  renderDigest,
+  renderIdentityAlert,
+  snsPublishInput,
+} from '../../lambda/domain/render-alert';
 
 const report = (identity: string, findings = 1): IdentityReport => ({
   identity,
@@ -84,6 +90,69 @@ describe('alert rendering', () => {
     expect(input.Subject.length).toBeLessThan(100);
     expect(alert.slack.blocks.length).toBeLessThanOrEqual(50);
     expect(JSON.stringify(alert.slack.blocks.at(-2))).toContain('more findings');
+    expect(JSON.parse(JSON.parse(input.Message).https).content.description.length).toBeLessThanOrEqual(3500);
+  });
+
+  const views: [NotificationView, RegExp, RegExp][] = [
+    [
+      { stage: 'DETECTED', hoursLeft: 118.5, deadline: '2026-11-28T00:00:00.000Z' },
+      /^DKIM DETECTED: example\.com \(eu-west-1\), 118h left$/,
+      /SES may revoke DKIM by 2026-11-28T00:00:00\.000Z: 118\.5 hours left\./,
+    ],
+    [
+      { stage: 'REMINDER', threshold: 24, hoursLeft: 23.9, deadline: '2026-11-28T00:00:00.000Z' },
+      /^DKIM REMINDER: .*, 23h left$/,
+      /Reminder: about 23\.9 hours left/,
+    ],
+    [
+      { stage: 'UPDATE', hoursLeft: 50, deadline: '2026-11-28T00:00:00.000Z' },
+      /^DKIM UPDATE: .*, 50h left$/,
+      /DKIM problem changed/,
+    ],
+    [
+      { stage: 'EXPIRED', hoursLeft: -1, deadline: '2026-11-28T00:00:00.000Z' },
+      /^DKIM EXPIRED: example\.com \(eu-west-1\)$/,
+      /restart DKIM setup in SES/,
+    ],
+    [
+      { stage: 'RESOLVED', brokenForHours: 61.5 },
+      /^DKIM RESOLVED: example\.com \(eu-west-1\)$/,
+      /DKIM healthy again for example\.com in eu-west-1 \(broken for 61\.5 hours\)/,
+    ],
+    [{ stage: 'CANNOT_VERIFY' }, /^DKIM CANNOT_VERIFY: example\.com \(eu-west-1\)$/, /DKIM cannot be verified/],
+  ];
+  it.each(views)('renders a $stage notification for email, Chatbot and Slack', (view, subject, body) => {
+    const alert = renderIdentityAlert(report('example.com'), { graceDays: 5 }, view);
+    const message = JSON.parse(snsPublishInput(alert).Message);
+
+    expect(alert.subject).toMatch(subject);
+    expect(message.email).toMatch(body);
+    const chatbot = JSON.parse(message.https);
+    expect(chatbot.content.title).toBe(alert.subject);
+    expect(chatbot.metadata.eventType).toBe(`Dkim${view.stage}`);
+    expect(JSON.stringify(alert.slack.blocks[0])).toContain(alert.subject);
+    if (view.stage === 'RESOLVED') expect(message.email).not.toContain('What is wrong');
+  });
+
+  it('puts 500 identities in one digest under 256 KB, cutting with a count rather than failing', () => {
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      report: report(`${String(i).padStart(3, '0')}.${'x'.repeat(200)}.example`, 40),
+      view: {
+        stage: i % 2 ? ('DETECTED' as const) : ('RESOLVED' as const),
+        hoursLeft: 100,
+        deadline: '2026-11-28T00:00:00.000Z',
+      },
+    }));
+    const digest = renderDigest(items, { account: '123456789012' });
+    const input = snsPublishInput(digest);
+
+    expect(digest.subject).toBe('DKIM: 500 identities changed (250 DETECTED, 250 RESOLVED)');
+    expect(Buffer.byteLength(input.Message)).toBeLessThan(256 * 1024);
+    expect(digest.text).toMatch(/\.\.\. and \d+ more identities not shown here/);
+    expect(digest.text).toContain(
+      '500 SES identities changed DKIM stage in one run in account 123456789012: 250 DETECTED, 250 RESOLVED.',
+    );
+    expect(digest.slack.blocks.length).toBeLessThanOrEqual(50);
     expect(JSON.parse(JSON.parse(input.Message).https).content.description.length).toBeLessThanOrEqual(3500);
   });
 });
