@@ -80,6 +80,8 @@ export interface IdentityState {
   /** Fingerprint of the last definitive problem seen, for confirmation across runs. */
   readonly lastFingerprint?: string;
   readonly lastSeen: string;
+  /** The last stage decided for this identity, and when. */
+  readonly lastNotified?: { readonly stage: Stage; readonly at: string };
   /** Epoch seconds after which the store may forget the identity. */
   readonly expiresAt: number;
   readonly pending: readonly PendingNotification[];
@@ -341,6 +343,7 @@ export function decide(
     }
   }
   const known = new Set(base.pending.map((p) => p.id));
+  const fresh = out.filter((n) => !known.has(n.id));
   return {
     state: {
       ...base,
@@ -351,9 +354,11 @@ export function decide(
       consecutiveInconclusive,
       lastFingerprint,
       lastSeen: iso(now),
+      lastNotified:
+        fresh.length > 0 ? { stage: fresh[fresh.length - 1]?.stage as Stage, at: iso(now) } : base.lastNotified,
       expiresAt: Math.floor(now / 1000) + settings.forgetAfterDays * 86_400,
-      pending: [...base.pending, ...out.filter((n) => !known.has(n.id))],
+      pending: [...base.pending, ...fresh],
     },
-    notifications: out.filter((n) => !known.has(n.id)),
+    notifications: fresh,
   };
 }

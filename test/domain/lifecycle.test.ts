@@ -52,6 +52,7 @@ describe('the alert lifecycle', () => {
 
     expect(sent).toEqual(['1h DETECTED', '49h REMINDER 72', '97h REMINDER 24', '115h REMINDER 6', '121h EXPIRED']);
     expect(state?.incident?.deadline).toBe(new Date(T + 121 * HOUR).toISOString());
+    expect(state?.lastNotified).toEqual({ stage: 'EXPIRED', at: new Date(T + 121 * HOUR).toISOString() });
   });
 
   it('the record restored in between: exactly one RESOLVED and no more reminders', () => {
