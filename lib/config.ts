@@ -17,6 +17,8 @@ export interface DkimSentinelSettings {
   readonly reminderHours: readonly number[];
   /** Consecutive runs that must see the same problem before DETECTED (unless every server shows it). */
   readonly confirmRuns: number;
+  /** Also confirm in one run when every authoritative server shows the problem. */
+  readonly confirmOnEveryServer: boolean;
   /** Consecutive UNKNOWN runs before CANNOT_VERIFY. */
   readonly cannotVerifyRuns: number;
   /** This many notifications in one run or more go out as one digest. */
@@ -43,6 +45,7 @@ export const SETTING_KEYS = [
   'graceDays',
   'reminderHours',
   'confirmRuns',
+  'confirmOnEveryServer',
   'cannotVerifyRuns',
   'digestThreshold',
   'ignoreIdentities',
@@ -194,6 +197,7 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     graceDays,
     reminderHours: [...new Set(reminderHours)].sort((a, b) => b - a),
     confirmRuns: toInteger('confirmRuns', options.confirmRuns, 2, 1, 10),
+    confirmOnEveryServer: toBoolean('confirmOnEveryServer', options.confirmOnEveryServer, true),
     cannotVerifyRuns: toInteger('cannotVerifyRuns', options.cannotVerifyRuns, 3, 1, 100),
     digestThreshold: toInteger('digestThreshold', options.digestThreshold, 5, 2, 1000),
     ignoreIdentities,

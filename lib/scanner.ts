@@ -86,6 +86,7 @@ export class DkimScanner extends Construct {
         [ScannerEnv.GraceDays]: String(settings.graceDays),
         [ScannerEnv.ReminderHours]: settings.reminderHours.join(','),
         [ScannerEnv.ConfirmRuns]: String(settings.confirmRuns),
+        [ScannerEnv.ConfirmOnEveryServer]: String(settings.confirmOnEveryServer),
         [ScannerEnv.CannotVerifyRuns]: String(settings.cannotVerifyRuns),
         [ScannerEnv.DigestThreshold]: String(settings.digestThreshold),
         [ScannerEnv.StateTable]: props.stateTable.tableName,

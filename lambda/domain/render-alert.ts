@@ -148,6 +148,7 @@ export function renderIdentityAlert(
       : '';
   const subject = alertSubject(label, report.identity, report.region, suffix);
   const consoleUrl = sesConsoleUrl(report.identity, report.region);
+  const fixes = findings.flatMap((f) => f.fixes ?? []);
   const recordLines = report.records.map((r) => {
     const codes = [...new Set(r.findings.map((f) => f.code))];
     return `  ${r.name}  ${r.type}  ${r.expected}   [${codes.length > 0 ? codes.join(', ') : 'ok'}]`;
@@ -162,6 +163,19 @@ export function renderIdentityAlert(
       '',
       ...(findings.length > 0 ? ['What is wrong:'] : []),
       ...findings.flatMap((f) => [`- ${f.code}: ${f.message}`, `  Verify: ${f.dig}`]),
+      ...(fixes.length > 0
+        ? [
+            '',
+            'Change in your DNS (name, type, value):',
+            ...[
+              ...new Set(
+                fixes.map(
+                  (x) => `  ${x.action === 'publish' ? 'publish' : 'remove '}  ${x.name}  ${x.type}  ${x.value}`,
+                ),
+              ),
+            ],
+          ]
+        : []),
       '',
       'Records that must exist:',
       ...recordLines,
@@ -170,7 +184,6 @@ export function renderIdentityAlert(
     ].join('\n'),
     MAX_TEXT,
   );
-  const fixes = findings.flatMap((f) => f.fixes ?? []);
   const nextSteps = [
     ...[
       ...new Set(

@@ -16,6 +16,7 @@ describe('resolveSettings', () => {
       graceDays: 5,
       reminderHours: [72, 24, 6],
       confirmRuns: 2,
+      confirmOnEveryServer: true,
       cannotVerifyRuns: 3,
       digestThreshold: 5,
       ignoreIdentities: [],
