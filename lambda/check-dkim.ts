@@ -1,7 +1,10 @@
+import { describeAwsError } from './adapters/aws-retry';
 import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
 import { Limiter } from './adapters/dns/limiter';
+import type { HostedZoneSource } from './adapters/route53-hosted-zones';
 import { assessIdentity, HEALTHS, type IdentityReport } from './domain/assess-identity';
 import { planDkimChecks } from './domain/expected-records';
+import { digCommand, type Finding } from './domain/findings';
 import type { SesIdentity } from './domain/ses-identity';
 
 /** A region (or one identity in it) that SES could not describe. */
@@ -26,6 +29,10 @@ export interface CheckDkimOptions {
   readonly ignore?: readonly string[];
   /** Identities probed at once; DNS concurrency is limited separately by the transport. @default 32 */
   readonly concurrency?: number;
+  /** Compare the account's Route 53 hosted zones with the delegation. @default - no Route 53 check */
+  readonly route53?: HostedZoneSource;
+  /** UPSERT missing or wrong DKIM CNAMEs in the delegated Route 53 zone (never deletes). @default false */
+  readonly autoRepair?: boolean;
 }
 
 /** The use case: discover → expect → probe → diagnose. Per-identity problems are data, never exceptions. */
@@ -43,11 +50,80 @@ export async function checkDkim(
       limiter.run(async () => {
         const domain = plan.records[0]?.domain;
         const observation = domain ? await probe.observe(domain, plan.records) : undefined;
-        return assessIdentity(plan, observation);
+        const apex = observation?.zone.zone;
+        const route53 = domain && apex && options.route53 ? await zonesFor(options.route53, domain, apex) : undefined;
+        return assessIdentity(plan, observation && { ...observation, route53 });
       }),
     ),
   );
+  const repaired = options.autoRepair && options.route53 ? await repair(options.route53, reports) : reports;
   const rank = (r: IdentityReport) => HEALTHS.indexOf(r.health);
-  reports.sort((a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region));
-  return { identities: reports, errors };
+  repaired.sort(
+    (a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region),
+  );
+  return { identities: repaired, errors };
+}
+
+const zoneLookups = new WeakMap<HostedZoneSource, Map<string, ReturnType<HostedZoneSource['zonesFor']>>>();
+
+/** One Route 53 lookup per domain and run, however many identities share the domain. */
+function zonesFor(source: HostedZoneSource, domain: string, apex: string) {
+  let cache = zoneLookups.get(source);
+  if (!cache) {
+    cache = new Map();
+    zoneLookups.set(source, cache);
+  }
+  let lookup = cache.get(`${domain}|${apex}`);
+  if (!lookup) {
+    lookup = source.zonesFor(domain, apex);
+    cache.set(`${domain}|${apex}`, lookup);
+  }
+  return lookup;
+}
+
+/**
+ * Apply each identity's Route 53 changes (UPSERTs in the delegated zone only; diagnoseRoute53 never plans a
+ * change for a stale zone or a delete), once per zone and record however many identities share them, and
+ * say what was done in each identity's findings.
+ */
+async function repair(route53: HostedZoneSource, reports: IdentityReport[]): Promise<IdentityReport[]> {
+  const applied = new Map<string, Promise<{ changeId?: string; error?: string }>>();
+  return Promise.all(
+    reports.map(async (report) => {
+      const extra: Finding[] = [];
+      for (const batch of report.route53Changes ?? []) {
+        const key = JSON.stringify(batch);
+        let result = applied.get(key);
+        if (!result) {
+          result = route53.apply(batch).then(
+            (changeId) => ({ changeId }),
+            (error: unknown) => ({ error: describeAwsError(error) }),
+          );
+          applied.set(key, result);
+        }
+        const { changeId, error } = await result;
+        const names = batch.changeBatch.Changes.map(
+          (c) => `${c.ResourceRecordSet.Name} CNAME ${c.ResourceRecordSet.ResourceRecords[0]?.Value}`,
+        );
+        extra.push(
+          error
+            ? {
+                code: 'ROUTE53_CHECK_FAILED',
+                severity: 'warning',
+                message: `The automatic repair in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}) failed (${error}); make the change by hand: ${names.join('; ')}.`,
+                servers: [],
+                dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
+              }
+            : {
+                code: 'ZONE_RECORD_REPAIRED',
+                severity: 'info',
+                message: `Repaired: UPSERTed ${names.join('; ')} in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}), change ${changeId}. The DNS findings show the state before the change; SES rechecks by itself.`,
+                servers: [],
+                dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
+              },
+        );
+      }
+      return extra.length > 0 ? { ...report, findings: [...report.findings, ...extra] } : report;
+    }),
+  );
 }

@@ -1,6 +1,7 @@
 import { GetEmailIdentityCommand, ListEmailIdentitiesCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DiscoveryError, IdentitySource } from '../check-dkim';
 import { parseSesIdentity, type SesIdentity } from '../domain/ses-identity';
+import { describeAwsError, errorName, retryThrottled } from './aws-retry';
 import { Limiter } from './dns/limiter';
 
 export interface SesIdentitySourceOptions {
@@ -15,18 +16,6 @@ export interface SesIdentitySourceOptions {
   readonly baseDelayMs?: number;
   /** Injected for tests. */
   readonly sleep?: (ms: number) => Promise<void>;
-}
-
-const THROTTLING = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling']);
-
-function errorName(error: unknown): string {
-  return (error as { name?: string })?.name ?? 'Error';
-}
-
-/** One line for a user, e.g. `AccessDeniedException: User ... is not authorized`. */
-export function describeAwsError(error: unknown): string {
-  const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
-  return `${errorName(error)}: ${message}`;
 }
 
 /**
@@ -45,18 +34,12 @@ export class SesIdentitySource implements IdentitySource {
     return { identities: results.flatMap((r) => r.identities), errors: results.flatMap((r) => r.errors) };
   }
 
-  /** Call SES, retrying throttling with exponential backoff and full jitter. */
-  private async withRetry<T>(call: () => Promise<T>): Promise<T> {
-    const attempts = this.options.maxAttempts ?? 8;
-    const base = this.options.baseDelayMs ?? 500;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!THROTTLING.has(errorName(error)) || attempt >= attempts) throw error;
-        await this.sleep(Math.random() * base * 2 ** (attempt - 1));
-      }
-    }
+  private withRetry<T>(call: () => Promise<T>): Promise<T> {
+    return retryThrottled(call, {
+      maxAttempts: this.options.maxAttempts,
+      baseDelayMs: this.options.baseDelayMs,
+      sleep: this.sleep,
+    });
   }
 
   private async listRegion(region: string): Promise<{ identities: SesIdentity[]; errors: DiscoveryError[] }> {

@@ -1,4 +1,5 @@
 import { diagnoseRecord } from './diagnose-record';
+import { diagnoseRoute53, type Route53ChangeBatch, type Route53Observation } from './diagnose-route53';
 import { diagnoseZone } from './diagnose-zone';
 import type { DkimPlan, ExpectedRecord } from './expected-records';
 import { digCommand, type Finding } from './findings';
@@ -41,6 +42,8 @@ export interface IdentityReport {
   readonly records: readonly RecordReport[];
   /** Findings about the identity and its zone (SES status, delegation); record findings are per record. */
   readonly findings: readonly Finding[];
+  /** Route 53 changes that would restore the records in the delegated hosted zone (a dry run). */
+  readonly route53Changes?: readonly Route53ChangeBatch[];
 }
 
 /** The answers and zone view for one identity's records, as probed. */
@@ -48,6 +51,8 @@ export interface IdentityObservation {
   readonly zone: ZoneObservation;
   /** Answers per record name. */
   readonly answers: ReadonlyMap<string, readonly RecordAnswer[]>;
+  /** The account's Route 53 hosted zones for the domain, when the Route 53 check runs. */
+  readonly route53?: Route53Observation;
 }
 
 function answerValues(answer: RecordAnswer): string[] {
@@ -188,9 +193,14 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     };
   });
   const broken = records.filter((_, i) => recordReports[i]?.findings.some((f) => f.severity === 'problem'));
+  const route53 =
+    zone && observation?.route53 && records[0]
+      ? diagnoseRoute53(records[0].domain, records, zone, observation.route53)
+      : { findings: [], changes: [] };
   const findings = [
     ...sesFindings(identity, [...broken, ...records.filter((r) => !broken.includes(r))], zone),
     ...(zone ? diagnoseZone(zone) : []),
+    ...route53.findings,
   ];
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
   return {
@@ -205,5 +215,6 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     inheritedFrom: plan.inheritedFrom,
     records: recordReports,
     findings,
+    ...(route53.changes.length > 0 ? { route53Changes: route53.changes } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { Route53ChangeBatch } from './diagnose-route53';
 import type { ServerRef } from './observations';
 
 /** Stable finding codes: part of the JSON output and documented in the README. Never rename one. */
@@ -19,6 +20,11 @@ export const FINDING_CODES = [
   'SES_DKIM_FAILED',
   'SIGNING_DISABLED',
   'NO_DKIM_RECORDS',
+  'STALE_HOSTED_ZONE',
+  'ZONE_RECORD_MISSING',
+  'ZONE_RECORD_MISMATCH',
+  'ZONE_RECORD_REPAIRED',
+  'ROUTE53_CHECK_FAILED',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -46,6 +52,8 @@ export interface Finding {
   /** A dig command that shows the evidence. */
   readonly dig: string;
   readonly fixes?: readonly RecordFix[];
+  /** The Route 53 change that fixes it, when the delegated zone is in this account's Route 53. */
+  readonly route53Change?: Route53ChangeBatch;
 }
 
 /** A dig command that asks `server` (or the system resolver) what the product asked. */

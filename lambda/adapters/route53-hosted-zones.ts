@@ -1,0 +1,187 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetHostedZoneCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import type {
+  HostedZoneRecord,
+  HostedZoneView,
+  Route53ChangeBatch,
+  Route53Observation,
+} from '../domain/diagnose-route53';
+import { normalizeName, parentName } from '../domain/dns-name';
+import { describeAwsError, type RetryOptions, retryThrottled } from './aws-retry';
+
+/** The port the engine uses to read (and, when allowed, change) the account's hosted zones. */
+export interface HostedZoneSource {
+  /** Public hosted zones named `domain` or any parent down to `apex`, with their DKIM records. */
+  zonesFor(domain: string, apex: string): Promise<Route53Observation>;
+  /** Apply a change batch (UPSERTs only); returns the change ID. */
+  apply(batch: Route53ChangeBatch): Promise<string>;
+}
+
+const MAX_PAGES = 20;
+
+/** Route 53 writes `*` as `\052` and other unusual characters as octal escapes. */
+function recordName(name: string): string {
+  return normalizeName(
+    name.replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))),
+  );
+}
+
+const reversed = (name: string) => name.split('.').reverse().join('.');
+
+/**
+ * Reads hosted zones with `ListHostedZonesByName`, `GetHostedZone` and `ListResourceRecordSets` (read-only),
+ * retrying Route 53's throttling (`Throttling`, `PriorRequestNotComplete`). Caches per run.
+ */
+export class Route53HostedZones implements HostedZoneSource {
+  private readonly byName = new Map<string, Promise<{ id: string; name: string }[]>>();
+  private readonly nameServers = new Map<string, Promise<string[]>>();
+
+  constructor(
+    private readonly client: Route53Client,
+    private readonly retry: RetryOptions = {},
+  ) {}
+
+  async zonesFor(domain: string, apex: string): Promise<Route53Observation> {
+    try {
+      const names: string[] = [];
+      for (let name = domain; name.length >= apex.length && name !== ''; name = parentName(name)) {
+        names.push(name);
+        if (name === apex) break;
+      }
+      const zones = (await Promise.all(names.map((n) => this.publicZonesNamed(n)))).flat();
+      const views = await Promise.all(
+        zones.map(
+          async (z): Promise<HostedZoneView> => ({
+            id: z.id,
+            name: z.name,
+            nameServers: await this.nameServersOf(z.id),
+            dkimRecords: await this.dkimRecords(z.id, domain),
+          }),
+        ),
+      );
+      return { zones: views };
+    } catch (error) {
+      return { zones: [], error: describeAwsError(error) };
+    }
+  }
+
+  private publicZonesNamed(name: string): Promise<{ id: string; name: string }[]> {
+    let cached = this.byName.get(name);
+    if (!cached) {
+      cached = (async () => {
+        const found: { id: string; name: string }[] = [];
+        let dnsName: string | undefined = name;
+        let hostedZoneId: string | undefined;
+        // Several zones may share a name: page while the listing is still at this name.
+        for (let page = 0; page < MAX_PAGES && dnsName !== undefined; page++) {
+          const response = await retryThrottled(
+            () =>
+              this.client.send(
+                new ListHostedZonesByNameCommand({ DNSName: dnsName, HostedZoneId: hostedZoneId, MaxItems: 100 }),
+              ),
+            this.retry,
+          );
+          for (const zone of response.HostedZones ?? []) {
+            if (normalizeName(zone.Name ?? '') !== name || zone.Config?.PrivateZone) continue;
+            found.push({ id: (zone.Id ?? '').replace(/^\/hostedzone\//, ''), name });
+          }
+          const next = response.IsTruncated && response.NextDNSName ? normalizeName(response.NextDNSName) : undefined;
+          dnsName = next === name ? response.NextDNSName : undefined;
+          hostedZoneId = response.NextHostedZoneId;
+        }
+        return found;
+      })();
+      this.byName.set(name, cached);
+    }
+    return cached;
+  }
+
+  private nameServersOf(id: string): Promise<string[]> {
+    let cached = this.nameServers.get(id);
+    if (!cached) {
+      cached = retryThrottled(() => this.client.send(new GetHostedZoneCommand({ Id: id })), this.retry).then((r) =>
+        (r.DelegationSet?.NameServers ?? []).map(normalizeName),
+      );
+      this.nameServers.set(id, cached);
+    }
+    return cached;
+  }
+
+  /** Every record set at or under `_domainkey.<domain>` (listing is in reversed-label order). */
+  private async dkimRecords(id: string, domain: string): Promise<HostedZoneRecord[]> {
+    const base = `_domainkey.${domain}`;
+    const prefix = reversed(base);
+    const records: HostedZoneRecord[] = [];
+    let startName: string | undefined = base;
+    let startType: string | undefined;
+    let startIdentifier: string | undefined;
+    for (let page = 0; page < MAX_PAGES && startName; page++) {
+      const response = await retryThrottled(
+        () =>
+          this.client.send(
+            new ListResourceRecordSetsCommand({
+              HostedZoneId: id,
+              StartRecordName: startName,
+              StartRecordType: startType as never,
+              StartRecordIdentifier: startIdentifier,
+              MaxItems: 300,
+            }),
+          ),
+        this.retry,
+      );
+      let past = false;
+      for (const set of response.ResourceRecordSets ?? []) {
+        const name = recordName(set.Name ?? '');
+        // `-` sorts before `.`: names like `_domainkey-x.<domain>` can come first; skip them, stop past the prefix.
+        if (!reversed(name).startsWith(prefix)) {
+          past = true;
+          break;
+        }
+        if (name !== base && !name.endsWith(`.${base}`)) continue;
+        records.push({
+          name,
+          type: set.Type ?? 'UNKNOWN',
+          ttl: set.TTL,
+          values: set.AliasTarget
+            ? [`ALIAS ${normalizeName(set.AliasTarget.DNSName ?? '')}`]
+            : (set.ResourceRecords ?? []).map((r) => r.Value ?? ''),
+        });
+      }
+      if (past || !response.IsTruncated) break;
+      startName = response.NextRecordName;
+      startType = response.NextRecordType;
+      startIdentifier = response.NextRecordIdentifier;
+    }
+    return records;
+  }
+
+  async apply(batch: Route53ChangeBatch): Promise<string> {
+    if (batch.changeBatch.Changes.some((c) => c.Action !== 'UPSERT'))
+      throw new Error('only UPSERT changes are ever applied');
+    const response = await retryThrottled(
+      () =>
+        this.client.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: batch.hostedZoneId,
+            ChangeBatch: {
+              Comment: batch.changeBatch.Comment,
+              Changes: batch.changeBatch.Changes.map((c) => ({
+                Action: c.Action,
+                ResourceRecordSet: {
+                  ...c.ResourceRecordSet,
+                  ResourceRecords: c.ResourceRecordSet.ResourceRecords.map((r) => ({ ...r })),
+                },
+              })),
+            },
+          }),
+        ),
+      this.retry,
+    );
+    return (response.ChangeInfo?.Id ?? '').replace(/^\/change\//, '');
+  }
+}
