@@ -55,12 +55,10 @@ describe('Route53HostedZones', () => {
       NextHostedZoneId: 'ZORG',
       MaxItems: 100,
     });
-    route53
-      .on(GetHostedZoneCommand, { Id: 'ZLIVE' })
-      .resolves({
-        HostedZone: zone('ZLIVE', 'example.com'),
-        DelegationSet: { NameServers: ['ns-1.awsdns-1.org', 'NS-2.awsdns-2.com.'] },
-      });
+    route53.on(GetHostedZoneCommand, { Id: 'ZLIVE' }).resolves({
+      HostedZone: zone('ZLIVE', 'example.com'),
+      DelegationSet: { NameServers: ['ns-1.awsdns-1.org', 'NS-2.awsdns-2.com.'] },
+    });
     route53
       .on(GetHostedZoneCommand, { Id: 'ZOLD' })
       .resolves({ HostedZone: zone('ZOLD', 'example.com'), DelegationSet: { NameServers: ['ns-9.awsdns-9.net'] } });
@@ -129,16 +127,14 @@ describe('Route53HostedZones', () => {
   });
 
   it('turns a Route 53 error into data, after retrying throttling', async () => {
-    route53
-      .on(ListHostedZonesByNameCommand)
-      .rejects(
-        new Route53ServiceException({
-          name: 'AccessDenied',
-          $fault: 'client',
-          message: 'User is not authorized to perform: route53:ListHostedZonesByName',
-          $metadata: {},
-        }),
-      );
+    route53.on(ListHostedZonesByNameCommand).rejects(
+      new Route53ServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        message: 'User is not authorized to perform: route53:ListHostedZonesByName',
+        $metadata: {},
+      }),
+    );
 
     expect(await zones().zonesFor('example.com', 'example.com')).toEqual({
       zones: [],
