@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -9,6 +10,7 @@ import type { Context } from 'aws-lambda';
 import { DnsProber } from './adapters/dns/dkim-dns-prober';
 import { DnsTransport } from './adapters/dns/dns-transport';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store';
+import { Route53HostedZones } from './adapters/route53-hosted-zones';
 import { PowertoolsRunMetrics } from './adapters/run-metrics';
 import { SesIdentitySource } from './adapters/ses-identity-source';
 import { SlackWebhookChannel } from './adapters/slack-webhook-channel';
@@ -24,6 +26,7 @@ const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_
 const config = readScannerConfig(process.env);
 const sesClients = new Map(config.regions.map((region) => [region, new SESv2Client({ region })]));
 const sns = new SNSClient({});
+const route53Client = config.route53 ? new Route53Client({ region: 'us-east-1' }) : undefined;
 const secrets = config.slackWebhookSecretArn ? new SecretsManagerClient({}) : undefined;
 const store = new DynamoDbStateStore(
   DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
@@ -57,6 +60,9 @@ export async function handler(
     },
     {
       lifecycle: config.lifecycle,
+      // A fresh adapter per run: its caches must not outlive the run.
+      route53: route53Client && new Route53HostedZones(route53Client),
+      autoRepair: config.autoRepair,
       ignore: config.ignoreIdentities,
       context: { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.lifecycle.graceDays },
     },

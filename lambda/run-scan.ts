@@ -1,5 +1,6 @@
 import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
 import type { StateStore } from './adapters/dynamodb-state-store';
+import type { HostedZoneSource } from './adapters/route53-hosted-zones';
 import type { RunMetrics } from './adapters/run-metrics';
 import type { AlertChannel } from './adapters/sns-alert-channel';
 import { type AlertLifecycleSettings, advanceLifecycle } from './alert-lifecycle';
@@ -30,6 +31,8 @@ export interface ScanDependencies {
 export interface ScanOptions {
   readonly lifecycle: AlertLifecycleSettings;
   readonly ignore?: readonly string[];
+  readonly route53?: HostedZoneSource;
+  readonly autoRepair?: boolean;
   readonly context?: AlertContext;
 }
 
@@ -41,7 +44,11 @@ export class AlertDeliveryError extends Error {
 /** One scheduled run: check every identity, advance each one's alert lifecycle, record metrics. */
 export async function runScan(deps: ScanDependencies, options: ScanOptions): Promise<CheckReport> {
   const started = deps.now();
-  const report = await checkDkim(deps.source, deps.probe, { ignore: options.ignore });
+  const report = await checkDkim(deps.source, deps.probe, {
+    ignore: options.ignore,
+    route53: options.route53,
+    autoRepair: options.autoRepair,
+  });
   for (const error of report.errors) deps.logger.warn('SES discovery error', { ...error });
   for (const identity of report.identities.filter((r) => !QUIET_HEALTHS.has(r.health))) {
     deps.logger.info('identity needs attention', {

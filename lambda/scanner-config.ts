@@ -13,6 +13,8 @@ export interface ScannerConfig {
   readonly dnsTimeoutMs: number;
   readonly identityMetrics: boolean;
   readonly stateTable: string;
+  readonly route53: boolean;
+  readonly autoRepair: boolean;
   readonly lifecycle: AlertLifecycleSettings;
 }
 
@@ -37,6 +39,8 @@ export const ScannerEnv = {
   CannotVerifyRuns: 'DKIM_CANNOT_VERIFY_RUNS',
   DigestThreshold: 'DKIM_DIGEST_THRESHOLD',
   StateTable: 'DKIM_STATE_TABLE',
+  Route53: 'DKIM_ROUTE53',
+  AutoRepair: 'DKIM_AUTO_REPAIR',
 } as const;
 
 const list = (value: string | undefined) =>
@@ -95,6 +99,8 @@ export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
     dnsTimeoutMs: whole(ScannerEnv.DnsTimeoutMs, 2000, 100, 10_000),
     identityMetrics: env[ScannerEnv.IdentityMetrics] !== 'false',
     stateTable,
+    route53: env[ScannerEnv.Route53] !== 'false',
+    autoRepair: env[ScannerEnv.AutoRepair] === 'true',
     lifecycle: {
       graceDays: whole(ScannerEnv.GraceDays, 5, 1, 30),
       reminderHours: [...reminderHours].sort((a, b) => b - a),

@@ -27,6 +27,12 @@ export interface DkimSentinelSettings {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly identityMetrics: boolean;
   readonly encryptTopic: boolean;
+  /** Compare the account's Route 53 hosted zones with the delegation (read-only). */
+  readonly route53: boolean;
+  /** UPSERT missing or wrong DKIM CNAMEs in the delegated Route 53 zone. */
+  readonly autoRepair: boolean;
+  /** Hosted zone IDs the repair may change; empty: any zone, still limited to UPSERTs of `_domainkey` CNAMEs. */
+  readonly autoRepairZoneIds: readonly string[];
 }
 
 /** The settings a user may give (context values or construct props); everything has a default. */
@@ -52,6 +58,9 @@ export const SETTING_KEYS = [
   'logLevel',
   'identityMetrics',
   'encryptTopic',
+  'route53',
+  'autoRepair',
+  'autoRepairZoneIds',
 ] as const;
 
 /** A bad setting: one line naming the key, the value and what was expected. */
@@ -185,6 +194,21 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     throw new ConfigError(`logLevel must be one of DEBUG, INFO, WARN, ERROR, got ${show(options.logLevel)}`);
   }
   const ignoreIdentities = toList('ignoreIdentities', options.ignoreIdentities);
+  const route53 = toBoolean('route53', options.route53, true);
+  const autoRepair = toBoolean('autoRepair', options.autoRepair, false);
+  if (autoRepair && !route53)
+    throw new ConfigError('autoRepair needs the Route 53 check: remove route53=false or autoRepair=true');
+  const autoRepairZoneIds = toList('autoRepairZoneIds', options.autoRepairZoneIds);
+  for (const id of autoRepairZoneIds) {
+    if (!/^Z[A-Z0-9]{1,31}$/.test(id))
+      throw new ConfigError(
+        `autoRepairZoneIds: ${show(id)} is not a Route 53 hosted zone ID (expected e.g. Z0123456789ABCDEFGHIJ)`,
+      );
+  }
+  if (autoRepairZoneIds.length > 0 && !autoRepair)
+    throw new ConfigError(
+      'autoRepairZoneIds is set but autoRepair is not: set autoRepair=true or remove autoRepairZoneIds',
+    );
   return {
     schedule: (schedule as string).trim(),
     scheduleMinutes: minutes,
@@ -204,5 +228,8 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     logLevel: logLevel as DkimSentinelSettings['logLevel'],
     identityMetrics: toBoolean('identityMetrics', options.identityMetrics, true),
     encryptTopic: toBoolean('encryptTopic', options.encryptTopic, false),
+    route53,
+    autoRepair,
+    autoRepairZoneIds,
   };
 }

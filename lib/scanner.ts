@@ -90,6 +90,8 @@ export class DkimScanner extends Construct {
         [ScannerEnv.CannotVerifyRuns]: String(settings.cannotVerifyRuns),
         [ScannerEnv.DigestThreshold]: String(settings.digestThreshold),
         [ScannerEnv.StateTable]: props.stateTable.tableName,
+        [ScannerEnv.Route53]: String(settings.route53),
+        [ScannerEnv.AutoRepair]: String(settings.autoRepair),
         ...(props.slackWebhookSecret ? { [ScannerEnv.SlackWebhookSecretArn]: props.slackWebhookSecret.secretArn } : {}),
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -144,6 +146,42 @@ export class DkimScanner extends Construct {
       new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
     );
     props.topicKey?.grant(this.function, 'kms:GenerateDataKey', 'kms:Decrypt');
+    if (settings.route53) {
+      // Route 53 read-only: ListHostedZonesByName has no resource-level permissions.
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['route53:ListHostedZonesByName'], resources: ['*'] }),
+      );
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'],
+          resources: [`arn:${stack.partition}:route53:::hostedzone/*`],
+        }),
+      );
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
+        reason:
+          'The scanner reads the hosted zones named like each monitored domain, found at run time; read-only unless autoRepair, and then only UPSERTs of _domainkey CNAMEs.',
+      });
+    }
+    if (settings.autoRepair) {
+      // Opt-in write: UPSERT only, CNAME only, _domainkey names only (IAM conditions Route 53 supports).
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['route53:ChangeResourceRecordSets'],
+          resources:
+            settings.autoRepairZoneIds.length > 0
+              ? settings.autoRepairZoneIds.map((id) => `arn:${stack.partition}:route53:::hostedzone/${id}`)
+              : [`arn:${stack.partition}:route53:::hostedzone/*`],
+          conditions: {
+            'ForAllValues:StringEquals': {
+              'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+              'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+            },
+            'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'] },
+          },
+        }),
+      );
+    }
     // The lifecycle state: read and conditional write of single items, nothing else.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({

@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DnsProber } from '../../lambda/adapters/dns/dkim-dns-prober';
 import { type DnsEndpoint, DnsTransport } from '../../lambda/adapters/dns/dns-transport';
 import { IdentitiesFileError, IdentitiesFileSource } from '../../lambda/adapters/identities-file';
+import { Route53HostedZones } from '../../lambda/adapters/route53-hosted-zones';
 import { SesIdentitySource } from '../../lambda/adapters/ses-identity-source';
 import { checkDkim, type IdentitySource } from '../../lambda/check-dkim';
 import { QUIET_HEALTHS } from '../../lambda/domain/assess-identity';
@@ -24,6 +26,7 @@ Checks the DKIM records of every SES identity through public resolvers and every
   --timeout-ms N             timeout of one DNS attempt (default: 2000; 3 attempts)
   --ignore a,b               identities to leave out
   --ipv6                     also query nameservers over IPv6
+  --no-route53               skip the Route 53 check (it runs when reading SES, never with --identities)
   --json                     print the report as JSON
   --help                     show this help
 
@@ -48,6 +51,7 @@ export interface CheckCommandOptions {
   readonly timeoutMs: number;
   readonly ignore: string[];
   readonly ipv6: boolean;
+  readonly route53: boolean;
   readonly json: boolean;
   readonly help: boolean;
 }
@@ -101,6 +105,7 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         'timeout-ms': { type: 'string' },
         ignore: { type: 'string' },
         ipv6: { type: 'boolean' },
+        'no-route53': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -133,6 +138,7 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     timeoutMs: integer('--timeout-ms', values['timeout-ms'] as string | undefined, 50, 60_000, 2000),
     ignore: list(values.ignore as string | undefined),
     ipv6: values.ipv6 === true,
+    route53: values['no-route53'] !== true,
     json: values.json === true,
     help: values.help === true,
   };
@@ -185,7 +191,12 @@ export async function runCheckCommand(argv: readonly string[], env: NodeJS.Proce
       authoritativePort: options.authoritativePort,
       ipv6: options.ipv6,
     });
-    const report = await checkDkim(source, prober, { ignore: options.ignore });
+    // Route 53 needs the account's credentials, as SES does: it is checked when SES is read (read-only).
+    const route53 =
+      options.route53 && !options.identitiesFile
+        ? new Route53HostedZones(new Route53Client({ region: 'us-east-1' }))
+        : undefined;
+    const report = await checkDkim(source, prober, { ignore: options.ignore, route53 });
     if (report.identities.length === 0 && report.errors.length > 0 && report.errors.every((e) => !e.identity)) {
       throw new UsageError(report.errors.map((e) => `${e.region}: ${e.message}`).join('; '));
     }

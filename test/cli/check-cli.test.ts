@@ -189,6 +189,15 @@ describe('npm run check (end to end)', () => {
     expect(stderr.trim()).toMatch(message);
   });
 
+  it('accepts --no-route53 (Route 53 is never read with an identities file anyway)', async () => {
+    const identities = await file('good-only.json', [identity('good.test', TOKENS.good)]);
+
+    const { code, stdout } = await run(['--identities', identities, '--no-route53', ...dnsFlags]);
+
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('ROUTE53');
+  });
+
   it('prints help and exits 0', async () => {
     const { code, stdout } = await run(['--help']);
 

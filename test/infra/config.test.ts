@@ -23,6 +23,9 @@ describe('resolveSettings', () => {
       logLevel: 'INFO',
       identityMetrics: true,
       encryptTopic: false,
+      route53: true,
+      autoRepair: false,
+      autoRepairZoneIds: [],
     });
   });
 
@@ -102,6 +105,13 @@ describe('resolveSettings', () => {
       { ignoreIdentities: '[broken' },
       'ignoreIdentities must be a list (a JSON array or comma-separated), got "[broken"',
     ],
+    ['repair without the Route 53 check', { route53: false, autoRepair: true }, 'autoRepair needs the Route 53 check'],
+    [
+      'a bad hosted zone ID',
+      { autoRepair: true, autoRepairZoneIds: 'example.com' },
+      'autoRepairZoneIds: "example.com" is not a Route 53 hosted zone ID',
+    ],
+    ['zone IDs without repair', { autoRepairZoneIds: 'Z0123' }, 'autoRepairZoneIds is set but autoRepair is not'],
     ['an unknown key', { alertEmail: 'a@example.com' } as DkimSentinelOptions, 'unknown setting "alertEmail"'],
   ];
   it.each(bad)('rejects %s with one line naming the key and value', (_label, options, message) => {

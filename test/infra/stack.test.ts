@@ -193,6 +193,43 @@ describe('DkimSentinelStack', () => {
     });
   });
 
+  it('reads Route 53 by default and can write nothing there unless autoRepair is on', () => {
+    const route53Actions = (t: Template) =>
+      statements(t)
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('route53:'))
+        .sort();
+
+    expect(route53Actions(minimal)).toEqual([
+      'route53:GetHostedZone',
+      'route53:ListHostedZonesByName',
+      'route53:ListResourceRecordSets',
+    ]);
+    expect(route53Actions(synthTemplate({ route53: false }).template)).toEqual([]);
+    minimal.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DKIM_ROUTE53: 'true', DKIM_AUTO_REPAIR: 'false' }) },
+    });
+  });
+
+  it('with autoRepair, allows only UPSERTs of _domainkey CNAMEs, in the named zones when given', () => {
+    const { template } = synthTemplate({ autoRepair: true, autoRepairZoneIds: ['Z0123456789ABC'] });
+
+    const write = statements(template).find((s) => actionsOf(s).includes('route53:ChangeResourceRecordSets'));
+    expect(write?.Resource).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':route53:::hostedzone/Z0123456789ABC']],
+    });
+    expect(write?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+        'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+      },
+      'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DKIM_AUTO_REPAIR: 'true' }) },
+    });
+  });
+
   it('passes cdk-nag AwsSolutions checks with every option on', () => {
     expect(() =>
       synthTemplate(
