@@ -51,7 +51,7 @@ export async function checkDkim(
         const domain = plan.records[0]?.domain;
         const observation = domain ? await probe.observe(domain, plan.records) : undefined;
         const apex = observation?.zone.zone;
-        const route53 = domain && apex && options.route53 ? await zonesFor(options.route53, domain, apex) : undefined;
+        const route53 = domain && apex && options.route53 ? await options.route53.zonesFor(domain, apex) : undefined;
         return assessIdentity(plan, observation && { ...observation, route53 });
       }),
     ),
@@ -62,23 +62,6 @@ export async function checkDkim(
     (a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region),
   );
   return { identities: repaired, errors };
-}
-
-const zoneLookups = new WeakMap<HostedZoneSource, Map<string, ReturnType<HostedZoneSource['zonesFor']>>>();
-
-/** One Route 53 lookup per domain and run, however many identities share the domain. */
-function zonesFor(source: HostedZoneSource, domain: string, apex: string) {
-  let cache = zoneLookups.get(source);
-  if (!cache) {
-    cache = new Map();
-    zoneLookups.set(source, cache);
-  }
-  let lookup = cache.get(`${domain}|${apex}`);
-  if (!lookup) {
-    lookup = source.zonesFor(domain, apex);
-    cache.set(`${domain}|${apex}`, lookup);
-  }
-  return lookup;
 }
 
 /**

@@ -16,13 +16,15 @@ import { describeAwsError, type RetryOptions, retryThrottled } from './aws-retry
 
 /** The port the engine uses to read (and, when allowed, change) the account's hosted zones. */
 export interface HostedZoneSource {
-  /** Public hosted zones named `domain` or any parent down to `apex`, with their DKIM records. */
+  /** Public hosted zones named `domain` or any parent down to `apex`, with their DKIM records (cached per run). */
   zonesFor(domain: string, apex: string): Promise<Route53Observation>;
   /** Apply a change batch (UPSERTs only); returns the change ID. */
   apply(batch: Route53ChangeBatch): Promise<string>;
 }
 
 const MAX_PAGES = 20;
+/** 100 zones a page: room for 50,000 hosted zones. */
+const MAX_ZONE_PAGES = 500;
 
 /** Route 53 writes `*` as `\052` and other unusual characters as octal escapes. */
 function recordName(name: string): string {
@@ -35,25 +37,38 @@ const reversed = (name: string) => name.split('.').reverse().join('.');
 
 /**
  * Reads hosted zones with `ListHostedZonesByName`, `GetHostedZone` and `ListResourceRecordSets` (read-only),
- * retrying Route 53's throttling (`Throttling`, `PriorRequestNotComplete`). Caches per run.
+ * retrying Route 53's throttling (`Throttling`, `PriorRequestNotComplete`). Route 53 allows about five
+ * requests a second per account, so the zone list is read once per run (every page) and matched locally,
+ * and everything is cached for the run: make one instance per run.
  */
 export class Route53HostedZones implements HostedZoneSource {
-  private readonly byName = new Map<string, Promise<{ id: string; name: string }[]>>();
+  private zoneList?: Promise<Map<string, { id: string; name: string }[]>>;
   private readonly nameServers = new Map<string, Promise<string[]>>();
+  private readonly observations = new Map<string, Promise<Route53Observation>>();
 
   constructor(
     private readonly client: Route53Client,
     private readonly retry: RetryOptions = {},
   ) {}
 
-  async zonesFor(domain: string, apex: string): Promise<Route53Observation> {
+  zonesFor(domain: string, apex: string): Promise<Route53Observation> {
+    const key = `${domain}|${apex}`;
+    let cached = this.observations.get(key);
+    if (!cached) {
+      cached = this.observe(domain, apex);
+      this.observations.set(key, cached);
+    }
+    return cached;
+  }
+
+  private async observe(domain: string, apex: string): Promise<Route53Observation> {
     try {
-      const names: string[] = [];
-      for (let name = domain; name.length >= apex.length && name !== ''; name = parentName(name)) {
-        names.push(name);
+      const byName = await this.publicZones();
+      const zones: { id: string; name: string }[] = [];
+      for (let name = domain; name !== ''; name = parentName(name)) {
+        zones.push(...(byName.get(name) ?? []));
         if (name === apex) break;
       }
-      const zones = (await Promise.all(names.map((n) => this.publicZonesNamed(n)))).flat();
       const views = await Promise.all(
         zones.map(
           async (z): Promise<HostedZoneView> => ({
@@ -70,35 +85,35 @@ export class Route53HostedZones implements HostedZoneSource {
     }
   }
 
-  private publicZonesNamed(name: string): Promise<{ id: string; name: string }[]> {
-    let cached = this.byName.get(name);
-    if (!cached) {
-      cached = (async () => {
-        const found: { id: string; name: string }[] = [];
-        let dnsName: string | undefined = name;
-        let hostedZoneId: string | undefined;
-        // Several zones may share a name: page while the listing is still at this name.
-        for (let page = 0; page < MAX_PAGES && dnsName !== undefined; page++) {
-          const response = await retryThrottled(
-            () =>
-              this.client.send(
-                new ListHostedZonesByNameCommand({ DNSName: dnsName, HostedZoneId: hostedZoneId, MaxItems: 100 }),
-              ),
-            this.retry,
-          );
-          for (const zone of response.HostedZones ?? []) {
-            if (normalizeName(zone.Name ?? '') !== name || zone.Config?.PrivateZone) continue;
-            found.push({ id: (zone.Id ?? '').replace(/^\/hostedzone\//, ''), name });
-          }
-          const next = response.IsTruncated && response.NextDNSName ? normalizeName(response.NextDNSName) : undefined;
-          dnsName = next === name ? response.NextDNSName : undefined;
-          hostedZoneId = response.NextHostedZoneId;
+  /** Every public hosted zone of the account by name (several zones may share a name). */
+  private publicZones(): Promise<Map<string, { id: string; name: string }[]>> {
+    this.zoneList ??= (async () => {
+      const byName = new Map<string, { id: string; name: string }[]>();
+      let dnsName: string | undefined;
+      let hostedZoneId: string | undefined;
+      for (let page = 0; page < MAX_ZONE_PAGES; page++) {
+        const response = await retryThrottled(
+          () =>
+            this.client.send(
+              new ListHostedZonesByNameCommand({ DNSName: dnsName, HostedZoneId: hostedZoneId, MaxItems: 100 }),
+            ),
+          this.retry,
+        );
+        for (const zone of response.HostedZones ?? []) {
+          if (zone.Config?.PrivateZone) continue;
+          const name = normalizeName(zone.Name ?? '');
+          byName.set(name, [...(byName.get(name) ?? []), { id: (zone.Id ?? '').replace(/^\/hostedzone\//, ''), name }]);
         }
-        return found;
-      })();
-      this.byName.set(name, cached);
-    }
-    return cached;
+        if (!response.IsTruncated) break;
+        dnsName = response.NextDNSName;
+        hostedZoneId = response.NextHostedZoneId;
+      }
+      return byName;
+    })();
+    this.zoneList.catch(() => {
+      this.zoneList = undefined; // a failed listing is retried by the next domain rather than cached
+    });
+    return this.zoneList;
   }
 
   private nameServersOf(id: string): Promise<string[]> {

@@ -40,19 +40,16 @@ describe('Route53HostedZones', () => {
 
   it('finds every public zone of the name (over pages), skips private ones, and reads servers and DKIM records', async () => {
     // Prepare: two zones share the name (the live one and an old one), across two pages; a private one too.
-    route53.on(ListHostedZonesByNameCommand, { DNSName: 'example.com', HostedZoneId: undefined }).resolves({
+    route53.on(ListHostedZonesByNameCommand, { DNSName: undefined, HostedZoneId: undefined }).resolves({
       HostedZones: [zone('ZLIVE', 'example.com'), zone('ZPRIV', 'example.com', true)],
       IsTruncated: true,
       NextDNSName: 'example.com.',
       NextHostedZoneId: 'ZOLD',
-      DNSName: 'example.com',
       MaxItems: 100,
     });
     route53.on(ListHostedZonesByNameCommand, { DNSName: 'example.com.', HostedZoneId: 'ZOLD' }).resolves({
       HostedZones: [zone('ZOLD', 'example.com'), zone('ZNEXT', 'example.net')],
-      IsTruncated: true,
-      NextDNSName: 'example.org.',
-      NextHostedZoneId: 'ZORG',
+      IsTruncated: false,
       MaxItems: 100,
     });
     route53.on(GetHostedZoneCommand, { Id: 'ZLIVE' }).resolves({
@@ -114,16 +111,26 @@ describe('Route53HostedZones', () => {
     expect(route53).toReceiveCommandTimes(ListResourceRecordSetsCommand, 3);
   });
 
-  it('looks at the domain and every parent down to the zone apex', async () => {
-    route53.on(ListHostedZonesByNameCommand).resolves({ HostedZones: [], IsTruncated: false, MaxItems: 100 });
+  it('lists the zones once per run and takes those named like the domain or a parent down to the apex', async () => {
+    route53.on(ListHostedZonesByNameCommand).resolves({
+      HostedZones: [
+        zone('ZCOM', 'com'),
+        zone('ZAPEX', 'example.com'),
+        zone('ZMAIL', 'mail.example.com'),
+        zone('ZOTHER', 'other.com'),
+      ],
+      IsTruncated: false,
+      MaxItems: 100,
+    });
+    route53.on(GetHostedZoneCommand).resolves({ DelegationSet: { NameServers: ['ns-1.awsdns-1.org'] } });
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false, MaxItems: 300 });
+    const source = zones();
 
-    await zones().zonesFor('a.mail.example.com', 'example.com');
+    const first = await source.zonesFor('a.mail.example.com', 'example.com');
+    await source.zonesFor('b.example.com', 'example.com');
 
-    expect(route53.commandCalls(ListHostedZonesByNameCommand).map((c) => c.args[0].input.DNSName)).toEqual([
-      'a.mail.example.com',
-      'mail.example.com',
-      'example.com',
-    ]);
+    expect(first.zones.map((z) => z.id)).toEqual(['ZMAIL', 'ZAPEX']);
+    expect(route53).toReceiveCommandTimes(ListHostedZonesByNameCommand, 1);
   });
 
   it('turns a Route 53 error into data, after retrying throttling', async () => {

@@ -35,8 +35,11 @@ describe('Route 53 checks against real delegations', () => {
       .resolves({ ChangeInfo: { Id: '/change/C0042', Status: 'PENDING', SubmittedAt: new Date() } });
   });
   const hostedZone = (id: string, name: string, nameServers: string[], records: [string, string][]) => {
-    route53.on(ListHostedZonesByNameCommand, { DNSName: name }).resolves({
-      HostedZones: [{ Id: `/hostedzone/${id}`, Name: `${name}.`, CallerReference: id, Config: { PrivateZone: false } }],
+    route53.on(ListHostedZonesByNameCommand).resolves({
+      HostedZones: [
+        { Id: '/hostedzone/ZPARENT', Name: 'test.', CallerReference: 'p', Config: { PrivateZone: false } },
+        { Id: `/hostedzone/${id}`, Name: `${name}.`, CallerReference: id, Config: { PrivateZone: false } },
+      ],
       IsTruncated: false,
       MaxItems: 100,
     });
