@@ -55,6 +55,20 @@ describe('Route 53 checks against real delegations', () => {
       MaxItems: 300,
     });
   };
+  /** The delegated zone of good.test in Route 53, missing the third DKIM record; returns its token. */
+  const liveZoneWithoutThirdRecord = () => {
+    const [t1, t2, t3] = TOKENS.good;
+    hostedZone(
+      'ZGOOD',
+      'good.test',
+      ['ns1.good.test', 'ns2.good.test'],
+      [
+        [t1, `${t1}.${SIGNING_ZONE}`],
+        [t2, `${t2}.${SIGNING_ZONE}`],
+      ],
+    );
+    return t3 as string;
+  };
   const run = (identity: SesIdentity, autoRepair: boolean) =>
     checkDkim(
       { listIdentities: async () => ({ identities: [identity], errors: [] }) },
@@ -85,16 +99,7 @@ describe('Route 53 checks against real delegations', () => {
   });
 
   it('a record missing from the delegated zone yields the exact change, and nothing is written without autoRepair', async () => {
-    const [t1, t2, t3] = TOKENS.good;
-    hostedZone(
-      'ZGOOD',
-      'good.test',
-      ['ns1.good.test', 'ns2.good.test'],
-      [
-        [t1, `${t1}.${SIGNING_ZONE}`],
-        [t2, `${t2}.${SIGNING_ZONE}`],
-      ],
-    );
+    const t3 = liveZoneWithoutThirdRecord();
 
     const report = await run(easyDkimIdentity('good.test', TOKENS.good), false);
 
@@ -124,16 +129,7 @@ describe('Route 53 checks against real delegations', () => {
   });
 
   it('with autoRepair, exactly that UPSERT is sent and reported', async () => {
-    const [t1, t2, t3] = TOKENS.good;
-    hostedZone(
-      'ZGOOD',
-      'good.test',
-      ['ns1.good.test', 'ns2.good.test'],
-      [
-        [t1, `${t1}.${SIGNING_ZONE}`],
-        [t2, `${t2}.${SIGNING_ZONE}`],
-      ],
-    );
+    const t3 = liveZoneWithoutThirdRecord();
 
     const report = await run(easyDkimIdentity('good.test', TOKENS.good), true);
 

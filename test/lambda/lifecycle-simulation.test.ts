@@ -3,7 +3,7 @@ import { DynamoDbStateStore, type StateStore } from '../../lambda/adapters/dynam
 import type { AlertChannel } from '../../lambda/adapters/sns-alert-channel';
 import { type AlertLifecycleSettings, advanceLifecycle } from '../../lambda/alert-lifecycle';
 import type { Health, IdentityReport } from '../../lambda/domain/assess-identity';
-import type { IdentityState } from '../../lambda/domain/lifecycle';
+import { DEFAULT_LIFECYCLE, type IdentityState } from '../../lambda/domain/lifecycle';
 import { startDynalite } from '../support/dynalite';
 
 /**
@@ -15,16 +15,7 @@ const RUNS = 200;
 const IDENTITIES = 6;
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-12-01T00:00:00Z');
-const SETTINGS: AlertLifecycleSettings = {
-  graceDays: 5,
-  reminderHours: [72, 24, 6],
-  confirmRuns: 2,
-  confirmOnEveryServer: true,
-  cannotVerifyRuns: 3,
-  forgetAfterDays: 30,
-  digestThreshold: 4,
-  claimLeaseMs: 20 * 60_000,
-};
+const SETTINGS: AlertLifecycleSettings = { ...DEFAULT_LIFECYCLE, digestThreshold: 4, claimLeaseMs: 20 * 60_000 };
 
 function mulberry32(seed: number) {
   let a = seed;
