@@ -57,7 +57,9 @@ export function diagnoseZone(zone: ZoneObservation): Finding[] {
     severity: 'warning',
     message: `${parts.join('; ')}. Resolvers may use either set. Fix: make both lists the same${fixes.length > 0 ? `: ${fixes.join('; ')}` : ''}.`,
     servers: [...new Set([...parentNs, ...own])],
-    dig: `dig +noall +authority +norecurse @<a ${zone.parentZone || 'root'} server> ${zone.zone} NS`,
+    dig: zone.parentServer
+      ? `${digCommand(zone.zone, 'NS', zone.parentServer).replace('+noall +answer', '+noall +authority')}`
+      : digCommand(zone.zone, 'NS'),
   });
   return findings;
 }

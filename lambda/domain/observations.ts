@@ -83,6 +83,8 @@ export interface ZoneObservation {
   readonly parentZone?: string;
   /** The NS names the parent zone delegates to; absent when the parent could not be asked. */
   readonly parentNs?: readonly string[];
+  /** The parent's server whose referral gave `parentNs`. */
+  readonly parentServer?: ServerRef;
   /** The NS names recursive resolvers return for the apex. */
   readonly resolverNs?: readonly string[];
   readonly servers: readonly ZoneServer[];

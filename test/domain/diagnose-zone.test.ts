@@ -33,12 +33,20 @@ describe('diagnoseZone', () => {
 
     expect(finding).toMatchObject({ code: 'DELEGATION_MISMATCH', severity: 'warning' });
     expect(finding?.message).toContain('old.ns only in the zone');
+    expect(finding?.dig).toBe('dig +noall +answer example.com NS');
   });
 
-  it('names a server listed only at the registrar', () => {
-    const [finding] = diagnoseZone(zone(['a.ns', 'old.ns'], [server('a.ns', ['a.ns'])]));
+  it('names a server listed only at the registrar, with a dig of the referral from the parent server asked', () => {
+    const parentServer = {
+      name: 'a.gtld-servers.net',
+      address: '192.5.6.30',
+      port: 53,
+      view: 'authoritative' as const,
+    };
+    const [finding] = diagnoseZone(zone(['a.ns', 'old.ns'], [server('a.ns', ['a.ns'])], { parentServer }));
 
     expect(finding?.message).toContain('old.ns only at the registrar');
+    expect(finding?.dig).toBe('dig @192.5.6.30 +norecurse +noall +authority +comments example.com NS');
   });
 
   it('reports servers that disagree about the NS set itself', () => {

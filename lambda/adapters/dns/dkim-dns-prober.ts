@@ -260,7 +260,7 @@ export class DnsProber implements DkimDnsProbe {
   /** The NS set the parent zone delegates `zone` to, read from a referral by one of the parent's servers. */
   private async parentDelegation(
     zone: string,
-  ): Promise<{ parentZone?: string; ns?: string[]; problem?: ZoneLookupProblem }> {
+  ): Promise<{ parentZone?: string; ns?: string[]; server?: ServerRef; problem?: ZoneLookupProblem }> {
     const parentOfApex = parentName(zone);
     if (parentOfApex === '') return {};
     const parent = await this.zoneOf(parentOfApex);
@@ -276,8 +276,9 @@ export class DnsProber implements DkimDnsProbe {
       }
       // A referral lists the child's NS in the authority section; a server that also hosts the child answers.
       const ns = [...ownedBy(result.authorities, zone, 'NS'), ...ownedBy(result.answers, zone, 'NS')];
-      if (ns.length > 0)
-        return { parentZone: parent.zone, ns: [...new Set(ns.map((r) => normalizeName(r.data as string)))] };
+      if (ns.length > 0) {
+        return { parentZone: parent.zone, ns: [...new Set(ns.map((r) => normalizeName(r.data as string)))], server };
+      }
       failures.push(`${serverLabel(server)}: no delegation for ${zone} (${result.rcode})`);
     }
     return {
@@ -369,6 +370,7 @@ export class DnsProber implements DkimDnsProbe {
       zone,
       parentZone: delegation.parentZone,
       parentNs: delegation.ns,
+      parentServer: delegation.server,
       resolverNs,
       servers,
       unresolvedNs: [...unresolved],
