@@ -221,7 +221,11 @@ export function diagnoseRecord(
         findings.push({
           code: 'WRONG_RECORD_TYPE',
           severity: 'problem',
-          message: `${expected.name} is published as ${printable(verdict.values.join(', '))} on ${on}, but must be ${describeExpected(expected)}. Fix: delete that record and publish the ${expected.type}.`,
+          message: `${expected.name} is published as ${printable(verdict.values.join(', '))} on ${on}, but must be ${describeExpected(expected)}. Fix: delete that record and publish the ${expected.type}.${
+            expected.kind === 'EASY_DKIM' && verdict.values.some((v) => /p\s*=/.test(v))
+              ? ' If nobody created that TXT, the DNS provider is flattening the CNAME (Cloudflare: CNAME flattening): SES needs the CNAME itself, so turn flattening off for this record.'
+              : ''
+          }`,
           servers: labels(group),
           dig: digCommand(expected.name, verdict.values[0]?.split(' ')[0] ?? 'ANY', group[0]?.answer.server),
           fixes: expected.kind === 'EASY_DKIM' ? [publishFix(expected)] : undefined,

@@ -18,6 +18,16 @@ export function diagnoseZone(zone: ZoneObservation): Finding[] {
     servers: p.servers,
     dig: p.dig,
   }));
+  if (zone.notDelegated) {
+    const { domain, suffix, resolver } = zone.notDelegated;
+    findings.push({
+      code: 'DOMAIN_NOT_DELEGATED',
+      severity: 'problem',
+      message: `${domain} is not delegated: the closest zone that exists is the top-level domain ${suffix}, so nothing under ${domain} resolves (an expired registration, or the NS records removed at the registrar). Fix: restore the domain's registration and delegation, then publish the DKIM records.`,
+      servers: resolver ? [serverLabel(resolver)] : [],
+      dig: digCommand(domain, 'SOA', resolver),
+    });
+  }
   if (!zone.zone) return findings;
   for (const ns of zone.unresolvedNs) {
     // Definitive (the name has no address), but resolvers fall back to the other servers: a warning.

@@ -88,6 +88,11 @@ export interface ZoneObservation {
   /** The NS names recursive resolvers return for the apex. */
   readonly resolverNs?: readonly string[];
   readonly servers: readonly ZoneServer[];
+  /**
+   * Set when the closest zone found is a top-level domain: the domain itself is not delegated (an expired
+   * registration, or NS records removed at the registrar). No authoritative server is probed then.
+   */
+  readonly notDelegated?: { readonly domain: string; readonly suffix: string; readonly resolver?: ServerRef };
   /** NS host names listed somewhere that have no address (or none could be found). */
   readonly unresolvedNs: readonly string[];
   readonly problems: readonly ZoneLookupProblem[];

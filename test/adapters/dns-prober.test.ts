@@ -163,6 +163,20 @@ describe('DnsProber against real knot servers and an unbound resolver', () => {
     expect(revoked.records[0]?.findings[0]?.message).toContain('p= is empty');
   });
 
+  it('says a domain is not delegated instead of asking the TLD servers for its records', async () => {
+    const report = await check(easyDkimIdentity('gone.test', ['gonetok1', 'gonetok2', 'gonetok3']));
+
+    expect(report.health).toBe('AT_RISK');
+    expect(report.findings.map((f) => f.code)).toContain('DOMAIN_NOT_DELEGATED');
+    expect(report.findings.find((f) => f.code === 'DOMAIN_NOT_DELEGATED')?.message).toContain(
+      'gone.test is not delegated: the closest zone that exists is the top-level domain test',
+    );
+    for (const record of report.records) {
+      expect(record.answers.filter((a) => a.view === 'authoritative')).toEqual([]);
+      expect(record.answers[0]?.rcode).toBe('NXDOMAIN');
+    }
+  });
+
   it('looks a zone up once however many identities share it', async () => {
     const fresh = new DnsProber(new DnsTransport({ timeoutMs: 300 }), {
       resolvers: [world.resolver],

@@ -160,6 +160,13 @@ describe('diagnoseRecord', () => {
     expect(findings).toEqual(['DOUBLED_DOMAIN']);
   });
 
+  it('names CNAME flattening as the likely cause when the DKIM key itself answers at the name', () => {
+    const findings = diagnoseRecord(EASY, [answer(ns(1), { outcome: 'NODATA', other: [`TXT "${KEY}"`] })]);
+
+    expect(findings[0]?.code).toBe('WRONG_RECORD_TYPE');
+    expect(findings[0]?.message).toContain('flattening the CNAME');
+  });
+
   it('reports resolvers that disagree', () => {
     expect(
       codes([

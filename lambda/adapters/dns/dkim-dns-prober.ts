@@ -121,6 +121,16 @@ export class DnsProber implements DkimDnsProbe {
   private async zoneForRecords(domain: string): Promise<ZoneObservation> {
     const found = await this.zoneOf(`_domainkey.${domain}`);
     if (!found.zone) return { servers: [], unresolvedNs: [], problems: found.problem ? [found.problem] : [] };
+    if (!found.zone.includes('.') && found.zone !== domain) {
+      // No SES domain's zone is a TLD: the domain is not delegated. Asking the TLD's servers would only
+      // produce misleading "missing on a.gtld-servers.net" findings.
+      return {
+        servers: [],
+        unresolvedNs: [],
+        problems: [],
+        notDelegated: { domain, suffix: found.zone, resolver: this.resolverRefs[0] },
+      };
+    }
     let zone = this.zoneCache.get(found.zone);
     if (!zone) {
       zone = this.observeZone(found.zone);
@@ -461,7 +471,17 @@ export class DnsProber implements DkimDnsProbe {
   /** What a receiver sees: a TXT query through a resolver, following the CNAME to the key. */
   private async publicAnswer(expected: ExpectedRecord, resolver: ServerRef): Promise<RecordAnswer> {
     const result = await this.transport.query(resolver, { name: expected.name, type: 'TXT', recursionDesired: true });
-    if (!isDefinitiveResponse(result)) return { server: resolver, ...failureWords(result) };
+    if (!isDefinitiveResponse(result)) {
+      const words = failureWords(result);
+      return words.outcome === 'SERVFAIL'
+        ? {
+            server: resolver,
+            ...words,
+            detail:
+              'SERVFAIL from the resolver (often a DNSSEC validation failure, or no nameserver of the zone answering)',
+          }
+        : { server: resolver, ...words };
+    }
     const first = ownedBy(result.answers, expected.name, 'CNAME')[0];
     let current = expected.name;
     for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
