@@ -86,7 +86,12 @@ function sesSoaEvidence(identity: SesIdentity, zone?: ZoneObservation): string {
   return '';
 }
 
-function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], zone?: ZoneObservation): Finding[] {
+function sesFindings(
+  identity: SesIdentity,
+  records: readonly ExpectedRecord[],
+  zone: ZoneObservation | undefined,
+  dnsVerified: boolean,
+): Finding[] {
   const { dkim, region, name } = identity;
   // The first record listed is the one to look at: the caller puts a broken one first.
   const dig = records[0]
@@ -130,7 +135,11 @@ function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], 
       findings.push({
         code: 'SES_DKIM_TEMPORARY_FAILURE',
         severity: 'problem',
-        message: `SES cannot find the DKIM records of ${name} (${region}) and has stopped signing; it revokes DKIM about 5 days after the failure began unless every record is back.${lastSuccess}${error}${staleView} Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).`,
+        message: `SES cannot find the DKIM records of ${name} (${region}) and has stopped signing; it revokes DKIM about 5 days after the failure began unless every record is back.${lastSuccess}${error}${staleView} ${
+          dnsVerified
+            ? 'Every record now checks out on every nameserver and resolver: SES should re-verify by itself within about 30 minutes; if it stays failed, look for a server SES may still be reading.'
+            : 'Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).'
+        }`,
         servers: [],
         dig,
       });
@@ -139,7 +148,9 @@ function sesFindings(identity: SesIdentity, records: readonly ExpectedRecord[], 
       findings.push({
         code: 'SES_DKIM_FAILED',
         severity: 'problem',
-        message: `SES has revoked or failed the DKIM setup of ${name} (${region}): mail is not DKIM-signed and DMARC alignment fails.${error}${staleView} Publish every record listed here, then restart DKIM setup in SES (console: Authentication > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes).`,
+        message: `SES has revoked or failed the DKIM setup of ${name} (${region}): mail is not DKIM-signed and DMARC alignment fails.${error}${staleView} ${
+          dnsVerified ? 'The records are correct now, so restart' : 'Publish every record listed here, then restart'
+        } DKIM setup in SES (console: Authentication > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes).`,
         servers: [],
         dig,
       });
@@ -198,7 +209,12 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
       ? diagnoseRoute53(records[0].domain, records, zone, observation.route53)
       : { findings: [], changes: [] };
   const findings = [
-    ...sesFindings(identity, [...broken, ...records.filter((r) => !broken.includes(r))], zone),
+    ...sesFindings(
+      identity,
+      [...broken, ...records.filter((r) => !broken.includes(r))],
+      zone,
+      records.length > 0 && recordReports.every((r) => r.findings.length === 0),
+    ),
     ...(zone ? diagnoseZone(zone) : []),
     ...route53.findings,
   ];

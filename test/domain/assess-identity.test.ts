@@ -82,6 +82,31 @@ describe('assessIdentity', () => {
     );
   });
 
+  it('tells a FAILING identity whose records all check out again that SES only has to recheck', () => {
+    const ses = identity('TEMPORARY_FAILURE');
+    const records = expectedDkimRecords(ses);
+    const ok: RecordAnswer[] = [
+      { server, outcome: 'ANSWER', rcode: 'NOERROR', cname: 'tok1.dkim.amazonses.com' },
+      {
+        server: { ...server, view: 'public', name: '1.1.1.1', address: '1.1.1.1' },
+        outcome: 'ANSWER',
+        rcode: 'NOERROR',
+        cname: 'tok1.dkim.amazonses.com',
+        txt: [`p=${Buffer.alloc(270, 1).toString('base64')}`],
+        keyOutcome: 'ANSWER',
+      },
+    ];
+    const report = assessIdentity(
+      { identity: ses, records },
+      { zone: zone([]), answers: new Map([[records[0]?.name ?? '', ok]]) },
+    );
+
+    expect(report.health).toBe('FAILING');
+    expect(report.findings.find((f) => f.code === 'SES_DKIM_TEMPORARY_FAILURE')?.message).toContain(
+      'Every record now checks out',
+    );
+  });
+
   it('is UNKNOWN, not HEALTHY, when SES succeeds but no records could be derived', () => {
     const ses = { ...identity('SUCCESS'), dkim: { ...identity('SUCCESS').dkim, tokens: [] } };
     const report = assessIdentity({ identity: ses, records: [] }, undefined);
