@@ -187,14 +187,19 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
   const { identity, records } = plan;
   const zone = observation?.zone;
   const serials = new Map<string, number>();
-  for (const s of zone?.servers ?? []) if (s.soa) serials.set(serverLabel(s.server), s.soa.serial);
+  const primaries = new Map<string, string>();
+  for (const s of zone?.servers ?? []) {
+    if (!s.soa) continue;
+    serials.set(serverLabel(s.server), s.soa.serial);
+    primaries.set(serverLabel(s.server), s.soa.mname);
+  }
   const recordReports: RecordReport[] = records.map((expected) => {
     const answers = observation?.answers.get(expected.name) ?? [];
     return {
       name: expected.name,
       type: expected.type,
       expected: expected.value,
-      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials }),
+      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials, primaries }),
       answers: answers.map((a) => ({
         server: serverLabel(a.server),
         view: a.server.view,

@@ -101,6 +101,8 @@ export interface RecordContext {
   readonly zone?: string;
   /** SOA serial each authoritative server serves, by server label (to spot a lagging secondary). */
   readonly serials?: ReadonlyMap<string, number>;
+  /** SOA primary (MNAME) each authoritative server serves, by server label. */
+  readonly primaries?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -142,10 +144,32 @@ export function diagnoseRecord(
       })
       .join('; ');
     const wrong = definitive.filter((j) => j.verdict.kind !== 'OK');
+    // Same primary in the SOA but an older serial: a secondary that missed a zone transfer, not a former provider.
+    const right = definitive.filter((j) => j.verdict.kind === 'OK');
+    const soaOf = (items: typeof definitive) =>
+      items.map((j) => ({
+        serial: context.serials?.get(serverLabel(j.answer.server)),
+        primary: context.primaries?.get(serverLabel(j.answer.server)),
+      }));
+    const rightSoa = soaOf(right);
+    const wrongSoa = soaOf(wrong);
+    const newest = Math.max(...rightSoa.map((x) => x.serial ?? Number.NEGATIVE_INFINITY));
+    const lagging =
+      right.length > 0 &&
+      wrongSoa.length > 0 &&
+      wrongSoa.every(
+        (w) =>
+          w.serial !== undefined &&
+          w.serial < newest &&
+          w.primary !== undefined &&
+          rightSoa.some((r) => r.primary === w.primary),
+      );
     const fix =
-      view === 'authoritative'
-        ? `every server listed for ${context.zone ?? expected.domain} must serve ${describeExpected(expected)}: publish it on ${where(wrong)}, or remove ${wrong.length > 1 ? 'them' : 'it'} from the registrar's delegation and the zone's NS records if ${wrong.length > 1 ? 'they belong' : 'it belongs'} to a former provider`
-        : `resolvers are being sent to servers with different data; fix the authoritative servers, then wait for cached answers to expire`;
+      view === 'authoritative' && lagging
+        ? `${where(wrong)} ${wrong.length > 1 ? 'serve' : 'serves'} an older serial of the same zone (primary ${wrongSoa[0]?.primary}): a secondary that has not transferred the latest zone. Check its zone transfers (NOTIFY/AXFR/IXFR from the primary); the record is already right on the primary`
+        : view === 'authoritative'
+          ? `every server listed for ${context.zone ?? expected.domain} must serve ${describeExpected(expected)}: publish it on ${where(wrong)}, or remove ${wrong.length > 1 ? 'them' : 'it'} from the registrar's delegation and the zone's NS records if ${wrong.length > 1 ? 'they belong' : 'it belongs'} to a former provider`
+          : `resolvers are being sent to servers with different data; fix the authoritative servers, then wait for cached answers to expire`;
     findings.push({
       code: view === 'authoritative' ? 'NAMESERVERS_DISAGREE' : 'RESOLVERS_DISAGREE',
       severity: 'problem',

@@ -74,6 +74,7 @@ describe('DnsProber against real knot servers and an unbound resolver', () => {
       expect(disagree?.message).toContain(`ns1.stale.test (${SUBNET}.21:${PORT}) says CNAME ${record.expected}`);
       expect(disagree?.message).toContain(`ns-old.stale.test (${SUBNET}.22:${PORT}) says NXDOMAIN`);
       expect(disagree?.message).toMatch(/zone serial 5\].*zone serial 1\]/);
+      expect(disagree?.message).toContain('if it belongs to a former provider');
       const missing = record.findings.find((f) => f.code === 'RECORD_MISSING');
       expect(missing?.servers).toEqual([`ns-old.stale.test (${SUBNET}.22:${PORT})`]);
     }

@@ -133,6 +133,38 @@ describe('diagnoseRecord', () => {
     expect(findings[1]?.servers).toEqual(['ns9.example.com (192.0.2.9)']);
   });
 
+  it('tells a lagging secondary (same primary, older serial) from a former provider', () => {
+    const label = (n: number) => `ns${n}.example.com (192.0.2.${n})`;
+    const context = {
+      zone: 'example.com',
+      serials: new Map([
+        [label(1), 2026112302],
+        [label(2), 2026112301],
+      ]),
+      primaries: new Map([
+        [label(1), 'ns1.example.com'],
+        [label(2), 'ns1.example.com'],
+      ]),
+    };
+    const lagging = diagnoseRecord(
+      EASY,
+      [cnameOk(ns(1)), answer(ns(2), { outcome: 'NXDOMAIN', rcode: 'NXDOMAIN' })],
+      context,
+    );
+    const former = diagnoseRecord(EASY, [cnameOk(ns(1)), answer(ns(2), { outcome: 'NXDOMAIN', rcode: 'NXDOMAIN' })], {
+      ...context,
+      primaries: new Map([
+        [label(1), 'ns1.example.com'],
+        [label(2), 'ns.old-provider.net'],
+      ]),
+    });
+
+    expect(lagging[0]?.message).toContain(
+      'serves an older serial of the same zone (primary ns1.example.com): a secondary that has not transferred the latest zone',
+    );
+    expect(former[0]?.message).toContain('if it belongs to a former provider');
+  });
+
   it('reports one mismatch finding per wrong value, naming servers of both views', () => {
     const wrong = { cname: 'tok1x.dkim.amazonses.com' };
     const findings = diagnoseRecord(EASY, [

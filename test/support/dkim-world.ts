@@ -155,10 +155,21 @@ export async function startDkimWorld(subnet: string, port: number): Promise<Dkim
       'byo.test': twoServers('byo', [`big._domainkey TXT ${txtStrings(bigKey)}`]),
       'byobad.test': twoServers('byobad', [`sel._domainkey TXT "v=DKIM1; k=rsa; p="`]),
     };
-    const stale = (serial: number, lines: string[]) =>
-      zoneText('stale.test', [`@ NS ns1`, `@ NS ns-old`, `ns1 A ${a(21)}`, `ns-old A ${a(22)}`, ...lines], serial);
-    const apexonly = (serial: number, lines: string[]) =>
-      zoneText('apexonly.test', [`@ NS ns1`, `@ NS ns-old`, `ns1 A ${a(31)}`, `ns-old A ${a(32)}`, ...lines], serial);
+    // The old provider's copy has its own primary in the SOA (it is another provider's zone, not a secondary).
+    const stale = (serial: number, lines: string[], mname = 'ns1.stale.test') =>
+      zoneText(
+        'stale.test',
+        [`@ NS ns1`, `@ NS ns-old`, `ns1 A ${a(21)}`, `ns-old A ${a(22)}`, ...lines],
+        serial,
+        mname,
+      );
+    const apexonly = (serial: number, lines: string[], mname = 'ns1.apexonly.test') =>
+      zoneText(
+        'apexonly.test',
+        [`@ NS ns1`, `@ NS ns-old`, `ns1 A ${a(31)}`, `ns-old A ${a(32)}`, ...lines],
+        serial,
+        mname,
+      );
     const twoOf = (first: number) => [`@ NS ns1`, `@ NS ns2`, `ns1 A ${a(first)}`, `ns2 A ${a(first + 1)}`];
     await Promise.all([
       start(startKnot([a(1)], port, { test: parent })),
@@ -167,12 +178,18 @@ export async function startDkimWorld(subnet: string, port: number): Promise<Dkim
       // Incident 2: a DNS move; the old provider still answers with old records.
       start(startKnot([a(21)], port, { 'stale.test': stale(5, threeGood('stale')) })),
       start(
-        startKnot([a(22)], port, { 'stale.test': stale(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']) }),
+        startKnot([a(22)], port, {
+          'stale.test': stale(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.'], 'ns.old-provider.test'),
+        }),
       ),
       start(startKnot([a(31)], port, { 'apexonly.test': apexonly(5, threeGood('apexonly')) })),
       start(
         startKnot([a(32)], port, {
-          'apexonly.test': apexonly(1, ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.']),
+          'apexonly.test': apexonly(
+            1,
+            ['oldsel1._domainkey CNAME oldsel1.dkim.amazonses.test.'],
+            'ns.old-provider.test',
+          ),
         }),
       ),
       start(startKnot([a(41)], port, { 'slow.test': zoneText('slow.test', [...twoOf(41), ...threeGood('slow')]) })),
