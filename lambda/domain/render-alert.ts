@@ -301,10 +301,12 @@ export function renderDigest(
     .replace(/[^\x20-\x7e]/g, '?');
   const account = context.account ? ` in account ${context.account}` : '';
   const sections: string[] = [];
+  const lines: string[] = [];
   let length = 0;
   let cut = 0;
   for (const { report, view } of sorted) {
     const single = renderIdentityAlert(report, context, view);
+    lines.push(single.subject);
     const findings =
       view.stage === 'RESOLVED'
         ? []
@@ -332,7 +334,6 @@ export function renderDigest(
       ? [`... and ${cut} more identities not shown here (message size limit): see the scanner's log and dashboard.`]
       : []),
   ].join('\n');
-  const lines = sorted.map(({ report, view }) => renderIdentityAlert(report, context, view).subject);
   const chatbot: ChatbotNotification = {
     version: '1.0',
     source: 'custom',

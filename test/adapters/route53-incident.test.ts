@@ -69,6 +69,16 @@ describe('Route 53 checks against real delegations', () => {
     );
     return t3 as string;
   };
+  /** The one change that restores the third record of good.test. */
+  const upsertOf = (token: string) => ({
+    Action: 'UPSERT' as const,
+    ResourceRecordSet: {
+      Name: `${token}._domainkey.good.test`,
+      Type: 'CNAME' as const,
+      TTL: 1800,
+      ResourceRecords: [{ Value: `${token}.${SIGNING_ZONE}` }],
+    },
+  });
   const run = (identity: SesIdentity, autoRepair: boolean) =>
     checkDkim(
       { listIdentities: async () => ({ identities: [identity], errors: [] }) },
@@ -111,17 +121,7 @@ describe('Route 53 checks against real delegations', () => {
         zoneName: 'good.test',
         changeBatch: {
           Comment: 'ses-dkim-sentinel: restore the DKIM records of good.test',
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: `${t3}._domainkey.good.test`,
-                Type: 'CNAME',
-                TTL: 1800,
-                ResourceRecords: [{ Value: `${t3}.${SIGNING_ZONE}` }],
-              },
-            },
-          ],
+          Changes: [upsertOf(t3)],
         },
       },
     ]);
@@ -138,17 +138,7 @@ describe('Route 53 checks against real delegations', () => {
       HostedZoneId: 'ZGOOD',
       ChangeBatch: {
         Comment: 'ses-dkim-sentinel: restore the DKIM records of good.test',
-        Changes: [
-          {
-            Action: 'UPSERT',
-            ResourceRecordSet: {
-              Name: `${t3}._domainkey.good.test`,
-              Type: 'CNAME',
-              TTL: 1800,
-              ResourceRecords: [{ Value: `${t3}.${SIGNING_ZONE}` }],
-            },
-          },
-        ],
+        Changes: [upsertOf(t3)],
       },
     });
     const repaired = report.identities[0]?.findings.find((f) => f.code === 'ZONE_RECORD_REPAIRED');
