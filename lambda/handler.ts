@@ -14,10 +14,12 @@ import { Route53HostedZones } from './adapters/route53-hosted-zones';
 import { PowertoolsRunMetrics } from './adapters/run-metrics';
 import { SesIdentitySource } from './adapters/ses-identity-source';
 import { SlackWebhookChannel } from './adapters/slack-webhook-channel';
-import { type AlertChannel, SnsAlertChannel } from './adapters/sns-alert-channel';
-import { METRIC_NAMESPACE, SERVICE_NAME } from './metrics/metric-names';
+import { SnsAlertChannel } from './adapters/sns-alert-channel';
+import { METRIC_NAMESPACE, SERVICE_NAME } from './contract';
+import type { AlertChannel } from './ports';
 import { runScan } from './run-scan';
 import { readScannerConfig } from './scanner-config';
+import { sendTestAlert, type TestAlertResult } from './send-test-alert';
 
 // One Logger, one Metrics, one set of clients per process; the configuration is read once at cold start
 // and a bad value fails every invocation with one clear line (and the Errors alarm).
@@ -33,16 +35,31 @@ const store = new DynamoDbStateStore(
   config.stateTable,
 );
 
-/** The scheduled scan. Throws (and so alarms) on unexpected errors and undelivered alerts. */
+/** `{"test": true}`: send a TEST notification through every channel instead of scanning. */
+function isTestEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { test?: unknown }).test === true;
+}
+
+/**
+ * The scheduled scan. Throws (and so alarms) on unexpected errors and undelivered alerts. Invoked with
+ * `{"test": true}`, it sends one TEST notification through every channel and returns each channel's result.
+ */
 export async function handler(
-  _event: unknown,
+  event: unknown,
   context: Context,
-): Promise<{ identities: number; needingAttention: number }> {
+): Promise<
+  { identities: number; needingAttention: number } | { test: true; allDelivered: boolean; channels: TestAlertResult[] }
+> {
   logger.addContext(context);
-  const transport = new DnsTransport({ timeoutMs: config.dnsTimeoutMs });
   const channels: AlertChannel[] = [new SnsAlertChannel(sns, config.alertTopicArn)];
   if (secrets && config.slackWebhookSecretArn)
     channels.push(new SlackWebhookChannel(secrets, config.slackWebhookSecretArn));
+  const alertContext = { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.lifecycle.graceDays };
+  if (isTestEvent(event)) {
+    const results = await sendTestAlert(channels, alertContext, Date.now(), logger);
+    return { test: true, allDelivered: results.every((r) => r.delivered), channels: results };
+  }
+  const transport = new DnsTransport({ timeoutMs: config.dnsTimeoutMs });
   const report = await runScan(
     {
       source: new SesIdentitySource({
@@ -60,11 +77,12 @@ export async function handler(
     },
     {
       lifecycle: config.lifecycle,
+      regions: config.regions,
       // A fresh adapter per run: its caches must not outlive the run.
       route53: route53Client && new Route53HostedZones(route53Client),
       autoRepair: config.autoRepair,
       ignore: config.ignoreIdentities,
-      context: { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.lifecycle.graceDays },
+      context: alertContext,
     },
   );
   return {

@@ -1,20 +1,14 @@
 import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
-import type { StateStore } from './adapters/dynamodb-state-store';
 import type { HostedZoneSource } from './adapters/route53-hosted-zones';
 import type { RunMetrics } from './adapters/run-metrics';
-import type { AlertChannel } from './adapters/sns-alert-channel';
 import { type AlertLifecycleSettings, advanceLifecycle } from './alert-lifecycle';
 import { type CheckReport, checkDkim, type IdentitySource } from './check-dkim';
 import { QUIET_HEALTHS } from './domain/assess-identity';
-import { hoursLeft } from './domain/lifecycle';
+import { hoursLeft, stateKey } from './domain/lifecycle';
 import type { AlertContext } from './domain/render-alert';
+import type { AlertChannel, RunLogger, StateStore } from './ports';
 
-/** The narrow logger the use case needs (Powertools' Logger fits). */
-export interface RunLogger {
-  info(message: string, extra: Record<string, unknown>): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-  error(message: string, extra: Record<string, unknown>): void;
-}
+export type { RunLogger } from './ports';
 
 export interface ScanDependencies {
   readonly source: IdentitySource;
@@ -30,13 +24,15 @@ export interface ScanDependencies {
 
 export interface ScanOptions {
   readonly lifecycle: AlertLifecycleSettings;
+  /** The regions the monitor watches: stored identities of other regions were removed from monitoring. */
+  readonly regions: readonly string[];
   readonly ignore?: readonly string[];
   readonly route53?: HostedZoneSource;
   readonly autoRepair?: boolean;
   readonly context?: AlertContext;
 }
 
-/** Thrown after a run in which some alerts could not be delivered, so the function's Errors alarm fires. */
+/** Thrown after a run in which some alerts could not be delivered or stored, so the Errors alarm fires. */
 export class AlertDeliveryError extends Error {
   override readonly name = 'AlertDeliveryError';
 }
@@ -49,7 +45,15 @@ export async function runScan(deps: ScanDependencies, options: ScanOptions): Pro
     route53: options.route53,
     autoRepair: options.autoRepair,
   });
-  for (const error of report.errors) deps.logger.warn('SES discovery error', { ...error });
+  // `message` is a key Powertools reserves (and drops): the reason goes under its own name.
+  for (const error of report.errors) {
+    deps.logger.warn('SES discovery error', { region: error.region, identity: error.identity, reason: error.message });
+  }
+  const failedRegions = new Set(report.errors.filter((e) => !e.identity).map((e) => e.region));
+  const listedKeys = new Set([
+    ...report.identities.map((r) => stateKey(r.region, r.identity)),
+    ...report.errors.flatMap((e) => (e.identity ? [stateKey(e.region, e.identity)] : [])),
+  ]);
   for (const identity of report.identities.filter((r) => !QUIET_HEALTHS.has(r.health))) {
     deps.logger.info('identity needs attention', {
       identity: identity.identity,
@@ -58,20 +62,30 @@ export async function runScan(deps: ScanDependencies, options: ScanOptions): Pro
       report: identity,
     });
   }
-  const outcome = await advanceLifecycle(report.identities, options.lifecycle, options.context ?? {}, {
-    store: deps.store,
-    channels: deps.channels,
-    now: deps.now,
-    invocationId: deps.invocationId,
-    logger: deps.logger,
-  });
+  const outcome = await advanceLifecycle(
+    report.identities,
+    options.lifecycle,
+    options.context ?? {},
+    {
+      store: deps.store,
+      channels: deps.channels,
+      now: deps.now,
+      invocationId: deps.invocationId,
+      logger: deps.logger,
+    },
+    {
+      monitoredRegions: options.regions,
+      completeRegions: options.regions.filter((r) => !failedRegions.has(r)),
+      listedKeys,
+    },
+  );
   for (const n of outcome.delivered) deps.logger.info('notification delivered', { ...n });
   const now = deps.now();
   deps.metrics.record({
     identities: report.identities,
     hoursLeft: new Map(
       outcome.states
-        .filter((s) => s.incident?.deadline && !s.incident.expired)
+        .filter((s) => s.incident?.deadline && s.phase !== 'EXPIRED')
         .map((s) => [s.key, hoursLeft(s.incident, now) ?? 0] as const),
     ),
     discoveryErrors: report.errors.length,
@@ -87,7 +101,7 @@ export async function runScan(deps: ScanDependencies, options: ScanOptions): Pro
   });
   if (outcome.failures.length > 0) {
     throw new AlertDeliveryError(
-      `${outcome.failures.length} alert(s) not delivered: ${[...new Set(outcome.failures)].join('; ')}`,
+      `${outcome.failures.length} alert delivery or state failure(s): ${[...new Set(outcome.failures)].join('; ')}`,
     );
   }
   return report;

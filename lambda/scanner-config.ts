@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { DnsEndpoint } from './adapters/dns/dns-transport';
 import type { AlertLifecycleSettings } from './alert-lifecycle';
+import { ScannerEnv } from './contract';
 import { isRegionName } from './domain/ses-identity';
 
 /** The scanner's settings, read from its environment once at cold start. */
@@ -23,25 +24,7 @@ export class ScannerConfigError extends Error {
   override readonly name = 'ScannerConfigError';
 }
 
-/** Environment variable names, shared with the CDK construct that sets them. */
-export const ScannerEnv = {
-  Regions: 'DKIM_REGIONS',
-  Resolvers: 'DKIM_RESOLVERS',
-  AlertTopicArn: 'DKIM_ALERT_TOPIC_ARN',
-  SlackWebhookSecretArn: 'DKIM_SLACK_WEBHOOK_SECRET_ARN',
-  IgnoreIdentities: 'DKIM_IGNORE_IDENTITIES',
-  DnsTimeoutMs: 'DKIM_DNS_TIMEOUT_MS',
-  IdentityMetrics: 'DKIM_IDENTITY_METRICS',
-  GraceDays: 'DKIM_GRACE_DAYS',
-  ReminderHours: 'DKIM_REMINDER_HOURS',
-  ConfirmRuns: 'DKIM_CONFIRM_RUNS',
-  ConfirmOnEveryServer: 'DKIM_CONFIRM_ON_EVERY_SERVER',
-  CannotVerifyRuns: 'DKIM_CANNOT_VERIFY_RUNS',
-  DigestThreshold: 'DKIM_DIGEST_THRESHOLD',
-  StateTable: 'DKIM_STATE_TABLE',
-  Route53: 'DKIM_ROUTE53',
-  AutoRepair: 'DKIM_AUTO_REPAIR',
-} as const;
+export { ScannerEnv } from './contract';
 
 const list = (value: string | undefined) =>
   (value ?? '')
@@ -108,6 +91,7 @@ export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
       confirmOnEveryServer: env[ScannerEnv.ConfirmOnEveryServer] !== 'false',
       cannotVerifyRuns: whole(ScannerEnv.CannotVerifyRuns, 3, 1, 100),
       forgetAfterDays: 30,
+      setupWindowHours: 72,
       digestThreshold: whole(ScannerEnv.DigestThreshold, 5, 2, 1000),
       // A claim outlives the longest possible invocation (15 minutes) before another run takes it over.
       claimLeaseMs: 20 * 60_000,

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { STATE_TABLE } from '../lambda/adapters/dynamodb-state-store';
+import { STATE_TABLE } from '../lambda/contract';
 
 /**
  * Per-identity alert lifecycle state: on-demand, point-in-time recovery, and a TTL so identities that

@@ -1,24 +1,20 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateScan,
+} from '@aws-sdk/lib-dynamodb';
+import { STATE_TABLE } from '../contract';
 import type { IdentityState } from '../domain/lifecycle';
+import { StaleStateError, type StateStore } from '../ports';
 
-/** Another invocation wrote this identity's state first: re-read and decide again. */
-export class StaleStateError extends Error {
-  override readonly name = 'StaleStateError';
-}
-
-/** Per-identity lifecycle state. Writes are conditional on the version, so concurrent runs cannot clobber. */
-export interface StateStore {
-  get(key: string): Promise<IdentityState | undefined>;
-  /** Write `state` if the stored version is still `state.version - 1` (absent for version 1). */
-  put(state: IdentityState): Promise<void>;
-}
-
-/** Attribute names shared with the CDK table definition. */
-export const STATE_TABLE = { partitionKey: 'key', timeToLive: 'expiresAt' } as const;
+const isConditionFailure = (error: unknown) => (error as { name?: string }).name === 'ConditionalCheckFailedException';
 
 /**
  * The state in a DynamoDB table (on-demand, TTL on `expiresAt` so identities that disappeared are
- * forgotten). Reads are strongly consistent: the conditional write relies on them.
+ * forgotten). Reads are strongly consistent: the conditional writes rely on them. Only identities with
+ * something to remember are stored, so a healthy fleet leaves the table (nearly) empty.
  */
 export class DynamoDbStateStore implements StateStore {
   constructor(
@@ -31,6 +27,17 @@ export class DynamoDbStateStore implements StateStore {
       new GetCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: key }, ConsistentRead: true }),
     );
     return result.Item as IdentityState | undefined;
+  }
+
+  async list(): Promise<IdentityState[]> {
+    const items: IdentityState[] = [];
+    for await (const page of paginateScan(
+      { client: this.client },
+      { TableName: this.tableName, ConsistentRead: true },
+    )) {
+      items.push(...((page.Items ?? []) as IdentityState[]));
+    }
+    return items;
   }
 
   async put(state: IdentityState): Promise<void> {
@@ -46,11 +53,28 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      if (isConditionFailure(error)) {
         throw new StaleStateError(
           `state of ${state.key} changed since it was read (expected version ${state.version - 1})`,
         );
       }
+      throw error;
+    }
+  }
+
+  async remove(key: string, version: number): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [STATE_TABLE.partitionKey]: key },
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': version },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new StaleStateError(`state of ${key} changed since it was read`);
       throw error;
     }
   }

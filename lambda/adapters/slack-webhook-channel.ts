@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RenderedAlert } from '../domain/render-alert';
-import type { AlertChannel } from './sns-alert-channel';
+import type { AlertChannel } from '../ports';
 
 /** The webhook secret is unusable; the message never contains the secret's value. */
 export class SlackWebhookSecretError extends Error {

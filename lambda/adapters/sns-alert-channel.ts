@@ -1,13 +1,11 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type RenderedAlert, snsPublishInput } from '../domain/render-alert';
+import type { AlertChannel } from '../ports';
 
-/** Somewhere an alert can be delivered. */
-export interface AlertChannel {
-  readonly name: string;
-  send(alert: RenderedAlert): Promise<void>;
-}
-
-/** Publishes alerts to the SNS topic that email and AWS Chatbot subscribe to. */
+/**
+ * Publishes alerts to the SNS topic that email and AWS Chatbot subscribe to, with message attributes
+ * (identity, region, account, stage, health, incident, severity) for subscription filter policies.
+ */
 export class SnsAlertChannel implements AlertChannel {
   readonly name = 'sns';
 

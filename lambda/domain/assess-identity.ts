@@ -36,7 +36,13 @@ export interface IdentityReport {
   readonly sesStatus: DkimStatus | 'NONE';
   /** VerificationInfo.LastSuccessTimestamp: the revocation clock may have started right after it. */
   readonly sesLastSuccess?: string;
+  /** VerificationInfo.LastCheckedTimestamp: when SES last looked at the records. */
+  readonly sesLastChecked?: string;
+  /** DkimAttributes.LastKeyGenerationTimestamp: when the current setup's keys were made. */
+  readonly dkimSetupStartedAt?: string;
   readonly signingEnabled: boolean;
+  /** DkimAttributes.SigningAttributesOrigin: AWS_SES (Easy DKIM), EXTERNAL (BYODKIM), AWS_SES_<REGION> (replica). */
+  readonly signingOrigin?: string;
   readonly zone?: string;
   readonly inheritedFrom?: string;
   readonly records: readonly RecordReport[];
@@ -176,6 +182,8 @@ export function identityHealth(identity: SesIdentity, findings: readonly Finding
   if (status === 'FAILED') return 'REVOKED';
   if (!signingEnabled || status === undefined || status === 'NOT_STARTED') return 'DISABLED';
   if (status === 'TEMPORARY_FAILURE') return 'FAILING';
+  // PENDING with a definite DNS error is at risk too: SES fails the setup after 72 hours.
+  if (findings.some((f) => f.severity === 'problem' && !f.code.startsWith('SES_'))) return 'AT_RISK';
   if (status === 'PENDING') return 'PENDING';
   if (findings.some((f) => f.severity === 'problem')) return 'AT_RISK';
   if (findings.some((f) => f.severity === 'inconclusive')) return 'UNKNOWN';
@@ -231,7 +239,10 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     health: identityHealth(identity, all),
     sesStatus: identity.dkim.status ?? 'NONE',
     sesLastSuccess: identity.verificationInfo?.lastSuccessTimestamp,
+    sesLastChecked: identity.verificationInfo?.lastCheckedTimestamp,
+    dkimSetupStartedAt: identity.dkim.lastKeyGeneration,
     signingEnabled: identity.dkim.signingEnabled,
+    ...(identity.dkim.origin ? { signingOrigin: identity.dkim.origin } : {}),
     zone: zone?.zone,
     inheritedFrom: plan.inheritedFrom,
     records: recordReports,

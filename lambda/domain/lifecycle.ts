@@ -1,29 +1,217 @@
 import type { Health, IdentityReport } from './assess-identity';
+import { rootCauseKeys } from './root-causes';
 
 /**
- * The alert lifecycle of one identity: when to say something, and what. Pure: the clock, the previous
- * state and the run's report come in; the next state and the notifications to send come out.
+ * The alert lifecycle of one identity, as an explicit state machine. Pure: the previous state, what this
+ * run saw and the clock come in; the next state and the notifications to send come out.
  *
- * An incident opens at the first run that sees a definitive problem. It is announced (DETECTED) once
- * confirmed, reminded at each threshold before the deadline (the earliest plausible revocation), closed by
- * EXPIRED when the deadline passes or SES revokes, and by RESOLVED when every record is verified again.
+ * The revocation countdown follows SES's own clock: it starts when SES's status leaves SUCCESS (anchored on
+ * `VerificationInfo.LastSuccessTimestamp` and on the last run that saw SUCCESS), never when we first saw a
+ * DNS problem. While SES still signs, a confirmed DNS problem is announced without a deadline. Every state
+ * and transition is listed in `TRANSITIONS` below (also drawn in the README) and tested row by row.
  */
 
-export type Stage = 'DETECTED' | 'UPDATE' | 'REMINDER' | 'EXPIRED' | 'RESOLVED' | 'CANNOT_VERIFY';
+/** What a notification says. */
+export type Stage =
+  /** A confirmed problem: DNS wrong while SES still signs (no deadline yet), or SES already failing. */
+  | 'DETECTED'
+  /** An announced problem where SES has now stopped signing: its revocation clock runs. */
+  | 'SIGNING_STOPPED'
+  /** SES is verifying a (re)started setup and the records are definitely wrong: it fails after 72 hours. */
+  | 'SETUP_BLOCKED'
+  /** A new root cause in an announced incident, or SES signing again while DNS is still wrong. */
+  | 'UPDATE'
+  | 'REMINDER'
+  /** SES reports FAILED (revoked), or the SES-anchored deadline has passed. */
+  | 'EXPIRED'
+  | 'RESOLVED'
+  | 'CANNOT_VERIFY'
+  /** The identity was deleted, its region removed, or signing turned off: monitoring of the incident stops. */
+  | 'CLOSED';
+
+/** Where an identity is. Every phase but QUIET and SUSPECTED means someone was told something is wrong. */
+export type Phase =
+  /** Nothing known to be wrong. */
+  | 'QUIET'
+  /** A definite DNS problem seen, not yet confirmed: nothing announced. */
+  | 'SUSPECTED'
+  /** Announced: DNS wrong, SES still signing; no deadline (SES's clock has not started). */
+  | 'AT_RISK'
+  /** Announced: SES reports TEMPORARY_FAILURE and has stopped signing; the revocation deadline runs. */
+  | 'COUNTDOWN'
+  /** Announced: SES is verifying a setup (PENDING) whose records are definitely wrong; 72-hour window. */
+  | 'SETUP_BLOCKED'
+  /** Announced: SES revoked (FAILED) or the deadline passed; waits for a restarted setup. */
+  | 'EXPIRED'
+  /** Watching a restarted setup after an announced incident; a RESOLVED is owed when it succeeds. */
+  | 'SETUP'
+  /** Announced: nothing could be verified for several runs. */
+  | 'BLIND';
+
+/** What an incident's deadline is: SES's revocation after it stopped signing, or its setup window. */
+export type DeadlineKind = 'REVOCATION' | 'SETUP';
+
+/** SES's DKIM status as the lifecycle reads it. */
+export type SesSignal = 'SUCCESS' | 'PENDING' | 'TEMPORARY_FAILURE' | 'FAILED' | 'OFF';
+/** The DNS as this run saw it: every record verified, a definite problem, or something not verifiable. */
+export type DnsSignal = 'VERIFIED' | 'BROKEN' | 'UNVERIFIED';
+
+export interface Transition {
+  readonly from: readonly Phase[];
+  readonly ses: readonly SesSignal[];
+  readonly dns: readonly DnsSignal[];
+  readonly to: Phase;
+  /** What is sent on this transition (in addition, announced phases with a deadline remind and expire). */
+  readonly emits?: Stage;
+  /** When the transition applies (the row is skipped otherwise). */
+  readonly when?: 'confirmed' | 'unconfirmed' | 'blind-long-enough' | 'not-blind-long-enough';
+  /** A restarted setup: the incident ends and a new one opens in SETUP, evaluated again in the same run. */
+  readonly restart?: true;
+  readonly note: string;
+}
+
+const ANY_DNS: readonly DnsSignal[] = ['VERIFIED', 'BROKEN', 'UNVERIFIED'];
+const ANNOUNCED: readonly Phase[] = ['AT_RISK', 'COUNTDOWN', 'SETUP_BLOCKED', 'EXPIRED', 'SETUP', 'BLIND'];
+const UNANNOUNCED: readonly Phase[] = ['QUIET', 'SUSPECTED'];
+
+/**
+ * Every transition of the lifecycle, first match wins. The README's diagram is drawn from this table, and a
+ * test drives `decide` through each row.
+ */
+export const TRANSITIONS: readonly Transition[] = [
+  // Signing turned off, or no DKIM at all: nothing left to watch.
+  { from: ANNOUNCED, ses: ['OFF'], dns: ANY_DNS, to: 'QUIET', emits: 'CLOSED', note: 'signing turned off' },
+  { from: UNANNOUNCED, ses: ['OFF'], dns: ANY_DNS, to: 'QUIET', note: 'signing off: nothing to watch' },
+  // SES revoked the setup (or a setup failed): said once.
+  { from: ['EXPIRED'], ses: ['FAILED'], dns: ANY_DNS, to: 'EXPIRED', note: 'already said' },
+  {
+    from: ['QUIET', 'SUSPECTED', 'AT_RISK', 'COUNTDOWN', 'SETUP_BLOCKED', 'SETUP', 'BLIND'],
+    ses: ['FAILED'],
+    dns: ANY_DNS,
+    to: 'EXPIRED',
+    emits: 'EXPIRED',
+    note: 'SES reports FAILED',
+  },
+  // SES stopped signing: its clock runs; SES's own status is the confirmation.
+  { from: ['COUNTDOWN'], ses: ['TEMPORARY_FAILURE'], dns: ANY_DNS, to: 'COUNTDOWN', note: 'reminders, EXPIRED' },
+  { from: ['EXPIRED'], ses: ['TEMPORARY_FAILURE'], dns: ANY_DNS, to: 'EXPIRED', note: 'deadline passed; waiting' },
+  {
+    from: ['AT_RISK', 'SETUP_BLOCKED'],
+    ses: ['TEMPORARY_FAILURE'],
+    dns: ANY_DNS,
+    to: 'COUNTDOWN',
+    emits: 'SIGNING_STOPPED',
+    note: 'SES noticed: its clock starts',
+  },
+  {
+    from: ['QUIET', 'SUSPECTED', 'SETUP', 'BLIND'],
+    ses: ['TEMPORARY_FAILURE'],
+    dns: ANY_DNS,
+    to: 'COUNTDOWN',
+    emits: 'DETECTED',
+    note: 'first word of the problem, with the deadline',
+  },
+  // Every record verified and SES signing: over.
+  { from: ANNOUNCED, ses: ['SUCCESS'], dns: ['VERIFIED'], to: 'QUIET', emits: 'RESOLVED', note: 'healthy again' },
+  { from: UNANNOUNCED, ses: ['SUCCESS'], dns: ['VERIFIED'], to: 'QUIET', note: 'healthy' },
+  // A restarted setup (PENDING) after an announced incident is a new incident.
+  {
+    from: ['AT_RISK', 'COUNTDOWN', 'EXPIRED'],
+    ses: ['PENDING'],
+    dns: ANY_DNS,
+    to: 'SETUP',
+    restart: true,
+    note: 'setup restarted: new incident, evaluated as SETUP',
+  },
+  {
+    from: ['EXPIRED'],
+    ses: ['SUCCESS'],
+    dns: ['BROKEN', 'UNVERIFIED'],
+    to: 'SETUP',
+    restart: true,
+    note: 'SES verified a restarted setup: new incident, evaluated as SETUP',
+  },
+  // SES verifying a setup whose records are definitely wrong.
+  {
+    from: ['SETUP_BLOCKED'],
+    ses: ['PENDING'],
+    dns: ['BROKEN', 'UNVERIFIED'],
+    to: 'SETUP_BLOCKED',
+    note: 'UPDATE on a new cause, reminders',
+  },
+  { from: ['SETUP_BLOCKED'], ses: ['PENDING'], dns: ['VERIFIED'], to: 'SETUP', note: 'records fixed; SES to verify' },
+  {
+    from: ['QUIET', 'SUSPECTED', 'SETUP', 'BLIND'],
+    ses: ['PENDING'],
+    dns: ['BROKEN'],
+    to: 'SETUP_BLOCKED',
+    emits: 'SETUP_BLOCKED',
+    when: 'confirmed',
+    note: 'SES will fail the setup after 72 hours',
+  },
+  { from: ['QUIET', 'SUSPECTED'], ses: ['PENDING'], dns: ['BROKEN'], to: 'SUSPECTED', note: 'to be confirmed' },
+  { from: ['SETUP', 'BLIND'], ses: ['PENDING'], dns: ANY_DNS, note: 'waiting for SES', to: 'SETUP' },
+  { from: ['QUIET', 'SUSPECTED'], ses: ['PENDING'], dns: ['VERIFIED'], to: 'QUIET', note: 'setup on track' },
+  // DNS wrong while SES still signs.
+  {
+    from: ['COUNTDOWN', 'SETUP_BLOCKED'],
+    ses: ['SUCCESS'],
+    dns: ['BROKEN'],
+    to: 'AT_RISK',
+    emits: 'UPDATE',
+    note: 'SES signs again, but the DNS is still wrong',
+  },
+  { from: ['COUNTDOWN', 'SETUP_BLOCKED'], ses: ['SUCCESS'], dns: ['UNVERIFIED'], to: 'AT_RISK', note: 'no clock' },
+  { from: ['AT_RISK'], ses: ['SUCCESS'], dns: ['BROKEN', 'UNVERIFIED'], to: 'AT_RISK', note: 'UPDATE on new cause' },
+  {
+    from: ['QUIET', 'SUSPECTED', 'SETUP', 'BLIND'],
+    ses: ['SUCCESS'],
+    dns: ['BROKEN'],
+    to: 'AT_RISK',
+    emits: 'DETECTED',
+    when: 'confirmed',
+    note: 'SES has not noticed yet: no deadline',
+  },
+  { from: ['QUIET', 'SUSPECTED'], ses: ['SUCCESS'], dns: ['BROKEN'], to: 'SUSPECTED', note: 'to be confirmed' },
+  { from: ['SETUP'], ses: ['SUCCESS'], dns: ['BROKEN'], to: 'SETUP', note: 'to be confirmed' },
+  { from: ['BLIND'], ses: ['SUCCESS'], dns: ['BROKEN'], to: 'BLIND', note: 'to be confirmed' },
+  // Nothing verifiable: neither confirms nor resets.
+  {
+    from: ['QUIET', 'SUSPECTED'],
+    ses: ['SUCCESS', 'PENDING'],
+    dns: ['UNVERIFIED'],
+    to: 'BLIND',
+    emits: 'CANNOT_VERIFY',
+    when: 'blind-long-enough',
+    note: 'said once per blind spell',
+  },
+  {
+    from: ['QUIET', 'SUSPECTED'],
+    ses: ['SUCCESS', 'PENDING'],
+    dns: ['UNVERIFIED'],
+    to: 'QUIET',
+    when: 'not-blind-long-enough',
+    note: 'keeps a suspicion as it is',
+  },
+  { from: ['BLIND'], ses: ['SUCCESS'], dns: ['UNVERIFIED'], to: 'BLIND', note: 'still blind' },
+  { from: ['SETUP'], ses: ['SUCCESS'], dns: ['UNVERIFIED'], to: 'SETUP', note: 'SES verified; waiting to see' },
+];
 
 export interface LifecycleSettings {
   /** SES's grace period before it revokes DKIM. */
   readonly graceDays: number;
   /** Hours before the deadline at which to remind, e.g. [72, 24, 6]. */
   readonly reminderHours: readonly number[];
-  /** Consecutive runs that must see the same definitive problem before DETECTED. */
+  /** Runs that must see the same root cause (inconclusive runs between them allowed) before DETECTED. */
   readonly confirmRuns: number;
   /** Confirm in one run when every authoritative server shows the problem (nothing inconclusive). */
   readonly confirmOnEveryServer: boolean;
-  /** Consecutive UNKNOWN runs before CANNOT_VERIFY. */
+  /** Consecutive runs with nothing verifiable before CANNOT_VERIFY. */
   readonly cannotVerifyRuns: number;
-  /** Forget an identity this long after it was last seen (DynamoDB TTL). */
+  /** Forget an identity this long after its state was last written (DynamoDB TTL). */
   readonly forgetAfterDays: number;
+  /** How long SES looks for the records of a new setup before it marks it FAILED. */
+  readonly setupWindowHours: number;
 }
 
 export const DEFAULT_LIFECYCLE: LifecycleSettings = {
@@ -33,16 +221,20 @@ export const DEFAULT_LIFECYCLE: LifecycleSettings = {
   confirmOnEveryServer: true,
   cannotVerifyRuns: 3,
   forgetAfterDays: 30,
+  setupWindowHours: 72,
 };
 
-/** A notification decided but not yet acknowledged as sent (the outbox). */
+/** A notification decided but not yet acknowledged as sent by every channel (the outbox). */
 export interface PendingNotification {
-  /** Unique per identity, incident, stage (and threshold): the de-duplication key. */
+  /** Unique per identity, region, incident, stage (and threshold or cause set): the de-duplication key. */
   readonly id: string;
   readonly stage: Stage;
+  readonly incidentId: string;
   readonly decidedAt: string;
   /** Reminder threshold in hours. */
   readonly threshold?: number;
+  /** CLOSED and UPDATE: why, in words. */
+  readonly reason?: string;
   /** Set while an invocation is sending it; a claim older than the lease may be taken over. */
   readonly claimedBy?: string;
   readonly claimedAt?: string;
@@ -51,21 +243,28 @@ export interface PendingNotification {
 }
 
 export interface Incident {
-  /** When the incident opened (ISO); part of every notification id. */
+  /** Stable id: part of every notification id and of the messages' `incident` attribute. */
+  readonly id: string;
   readonly openedAt: string;
-  /** PROBLEM: DNS or SES definitively wrong. BLIND: nothing could be verified for several runs. */
-  readonly kind: 'PROBLEM' | 'BLIND';
-  readonly sesFailureFirstSeen?: string;
-  /** Earliest plausible revocation (ISO); never moves later during an incident. */
+  /** Root causes announced so far in this incident (an UPDATE goes out for each new one). */
+  readonly causes: readonly string[];
+  /** COUNTDOWN: when SES's status left SUCCESS, as well as we can tell. SETUP_BLOCKED: when setup began. */
+  readonly clockStart?: string;
+  /** Earliest plausible revocation (COUNTDOWN) or setup failure (SETUP_BLOCKED); never moves later. */
   readonly deadline?: string;
-  /** DETECTED, EXPIRED or CANNOT_VERIFY has been decided for this incident. */
-  readonly notified: boolean;
-  readonly notifiedFingerprint?: string;
+  readonly deadlineKind?: DeadlineKind;
   readonly remindersSent: readonly number[];
-  readonly expired: boolean;
 }
 
-/** What is stored per identity. */
+/** A definite problem seen but not yet confirmed. */
+export interface Suspicion {
+  readonly causes: readonly string[];
+  /** Distinct runs that saw one of these causes; inconclusive runs neither add nor reset. */
+  readonly runs: number;
+  readonly since: string;
+}
+
+/** What is stored per identity. Identities that are QUIET with nothing pending are not stored at all. */
 export interface IdentityState {
   /** `<region>#<identity>` */
   readonly key: string;
@@ -73,13 +272,19 @@ export interface IdentityState {
   readonly region: string;
   /** Incremented on every write; writes are conditional on it. */
   readonly version: number;
+  readonly phase: Phase;
   readonly health: Health;
   readonly incident?: Incident;
-  readonly consecutiveBad: number;
-  readonly consecutiveInconclusive: number;
-  /** Fingerprint of the last definitive problem seen, for confirmation across runs. */
-  readonly lastFingerprint?: string;
-  readonly lastSeen: string;
+  readonly suspicion?: Suspicion;
+  /** Consecutive runs with nothing verifiable. */
+  readonly unverifiedRuns: number;
+  /** The last run that saw SES say SUCCESS: SES's failure began after it. */
+  readonly sesSuccessSeenAt?: string;
+  /** The first run that saw this setup PENDING (when SES gives no key generation time). */
+  readonly pendingSince?: string;
+  /** The run (Lambda request id) that last decided: a retry of the same run is not a new run. */
+  readonly lastRunId?: string;
+  readonly lastRunAt?: string;
   /** The last stage decided for this identity, and when. */
   readonly lastNotified?: { readonly stage: Stage; readonly at: string };
   /** Epoch seconds after which the store may forget the identity. */
@@ -89,61 +294,59 @@ export interface IdentityState {
 
 /** What one run says about one identity, reduced to what the lifecycle needs. */
 export interface RunObservation {
-  readonly kind: 'BAD' | 'INCONCLUSIVE' | 'GOOD' | 'NEUTRAL_PENDING' | 'NEUTRAL_DISABLED';
+  readonly ses: SesSignal;
+  readonly dns: DnsSignal;
   readonly health: Health;
-  readonly sesStatus: string;
-  readonly lastSuccess?: string;
-  /** Stable summary of the definitive problems (codes, records, servers). */
-  readonly fingerprint: string;
+  /** Root-cause keys of the definite DNS problems (empty unless `dns` is BROKEN). */
+  readonly causes: readonly string[];
   /** The problem shows on every authoritative server and nothing was inconclusive. */
   readonly onEveryServer: boolean;
+  /** VerificationInfo.LastSuccessTimestamp. */
+  readonly sesLastSuccess?: string;
+  /** DkimAttributes.LastKeyGenerationTimestamp: when the current setup began. */
+  readonly setupStartedAt?: string;
 }
 
-/** 32-bit FNV-1a, hex: a short stable fingerprint without any I/O. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, '0');
+export interface RunContext {
+  readonly now: number;
+  /** The Lambda request id: Lambda's own retries keep it, so a retry is recognised. */
+  readonly runId: string;
 }
 
 export function stateKey(region: string, identity: string): string {
   return `${region}#${identity}`;
 }
 
+function sesSignal(report: IdentityReport): SesSignal {
+  if (!report.signingEnabled) return 'OFF';
+  switch (report.sesStatus) {
+    case 'SUCCESS':
+    case 'PENDING':
+    case 'TEMPORARY_FAILURE':
+    case 'FAILED':
+      return report.sesStatus;
+    default:
+      return 'OFF';
+  }
+}
+
 /** Reduce a report to the lifecycle's view of it. */
 export function observeReport(report: IdentityReport): RunObservation {
-  const all = [...report.findings, ...report.records.flatMap((r) => r.findings.map((f) => ({ ...f, record: r.name })))];
-  // Codes and records only: which resolver happened to reach which server changes from run to run and
-  // must neither delay confirmation nor send updates.
-  const problems = [
-    ...new Set(
-      all
-        .filter((f) => f.severity === 'problem' && f.code !== 'RESOLVERS_DISAGREE')
-        .map((f) => `${f.code}|${'record' in f ? f.record : ''}`),
-    ),
-  ].sort();
+  const all = [...report.findings, ...report.records.flatMap((r) => r.findings)];
+  const causes = rootCauseKeys(report);
   const inconclusive = all.some((f) => f.severity === 'inconclusive');
   const disagree = all.some((f) => f.code === 'NAMESERVERS_DISAGREE' || f.code === 'RESOLVERS_DISAGREE');
-  const kind: RunObservation['kind'] =
-    report.health === 'AT_RISK' || report.health === 'FAILING' || report.health === 'REVOKED'
-      ? 'BAD'
-      : report.health === 'UNKNOWN'
-        ? 'INCONCLUSIVE'
-        : report.health === 'HEALTHY'
-          ? 'GOOD'
-          : report.health === 'PENDING'
-            ? 'NEUTRAL_PENDING'
-            : 'NEUTRAL_DISABLED';
+  // A report with no records (no tokens) verifies nothing.
+  const dns: DnsSignal =
+    causes.length > 0 ? 'BROKEN' : inconclusive || report.records.length === 0 ? 'UNVERIFIED' : 'VERIFIED';
   return {
-    kind,
+    ses: sesSignal(report),
+    dns,
     health: report.health,
-    sesStatus: report.sesStatus,
-    lastSuccess: report.sesLastSuccess,
-    fingerprint: fnv1a(problems.join('\n')),
-    onEveryServer: problems.length > 0 && !inconclusive && !disagree,
+    causes,
+    onEveryServer: causes.length > 0 && !inconclusive && !disagree,
+    sesLastSuccess: report.sesLastSuccess,
+    setupStartedAt: report.dkimSetupStartedAt,
   };
 }
 
@@ -156,209 +359,309 @@ export function hoursLeft(incident: Incident | undefined, now: number): number |
   return Math.round(((Date.parse(incident.deadline) - now) / HOUR) * 10) / 10;
 }
 
-function notification(
-  state: { key: string },
-  incident: Incident,
-  stage: Stage,
-  now: number,
-  suffix = '',
-): PendingNotification {
-  return { id: `${state.key}#${incident.openedAt}#${stage}${suffix}`, stage, decidedAt: iso(now) };
-}
-
-/** The earliest plausible revocation for a bad run, given what SES says. */
-function deadlineFor(
-  incident: Incident,
-  observation: RunObservation,
-  settings: LifecycleSettings,
-  now: number,
-): string {
-  const grace = settings.graceDays * 24 * HOUR;
-  const candidates = [Date.parse(incident.openedAt) + grace];
-  if (incident.deadline) candidates.push(Date.parse(incident.deadline));
-  if (incident.sesFailureFirstSeen) {
-    candidates.push(Date.parse(incident.sesFailureFirstSeen) + grace);
-    const lastSuccess = observation.lastSuccess ? Date.parse(observation.lastSuccess) : Number.NaN;
-    if (!Number.isNaN(lastSuccess) && lastSuccess < Date.parse(incident.sesFailureFirstSeen))
-      candidates.push(lastSuccess + grace);
+/** 32-bit FNV-1a, hex: a short stable id without any I/O. */
+export function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  if (observation.health === 'REVOKED') candidates.push(now);
-  return iso(Math.min(...candidates));
+  return hash.toString(16).padStart(8, '0');
 }
 
-/** Reminders due now: every threshold crossed and not yet sent. */
-function dueReminders(incident: Incident, settings: LifecycleSettings, now: number): number[] {
-  const left = hoursLeft(incident, now);
-  if (left === undefined) return [];
-  return settings.reminderHours.filter((h) => left <= h && !incident.remindersSent.includes(h));
+/** Whether a phase means someone was told something is wrong (a RESOLVED or CLOSED is owed). */
+export function isAnnounced(phase: Phase): boolean {
+  return (ANNOUNCED as readonly Phase[]).includes(phase);
 }
 
-/** Time-driven stages of a notified, open incident: EXPIRED at the deadline, else reminders. */
-function timeDriven(
-  key: { key: string },
-  incident: Incident,
-  settings: LifecycleSettings,
-  now: number,
-  revoked: boolean,
-) {
-  const out: PendingNotification[] = [];
-  let next = incident;
-  const left = hoursLeft(incident, now);
-  if (revoked || (left !== undefined && left <= 0)) {
-    out.push(notification(key, incident, 'EXPIRED', now));
-    next = { ...next, expired: true };
-  } else {
-    const due = dueReminders(incident, settings, now);
-    if (due.length > 0) {
-      // Several thresholds crossed at once (a missed run): one reminder, for the nearest.
-      const threshold = Math.min(...due);
-      out.push({ ...notification(key, incident, 'REMINDER', now, `#${threshold}`), threshold });
-      next = { ...next, remindersSent: [...next.remindersSent, ...due] };
-    }
-  }
-  return { incident: next, notifications: out };
+function matches(row: Transition, phase: Phase, o: RunObservation): boolean {
+  return row.from.includes(phase) && row.ses.includes(o.ses) && row.dns.includes(o.dns);
+}
+
+/** Parse an SES timestamp; anything unusable (or in the future, a skewed clock) is ignored. */
+function pastTime(value: string | undefined, now: number): number | undefined {
+  if (!value) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) || t > now ? undefined : t;
 }
 
 /**
- * Decide the next state and the notifications of one identity for one run. Pending notifications of
- * earlier runs are kept: the caller sends and acknowledges them.
+ * When SES's status left SUCCESS, as early as it can have been: after SES's last successful check and after
+ * the last run that saw SUCCESS, whichever is later. Without either, the first run that saw the failure.
+ */
+function revocationClockStart(previous: IdentityState, o: RunObservation, now: number): number {
+  const bounds = [pastTime(o.sesLastSuccess, now), pastTime(previous.sesSuccessSeenAt, now)].filter(
+    (t): t is number => t !== undefined,
+  );
+  return bounds.length > 0 ? Math.max(...bounds) : now;
+}
+
+function setupClockStart(previous: IdentityState, o: RunObservation, now: number): number {
+  return pastTime(o.setupStartedAt, now) ?? pastTime(previous.pendingSince, now) ?? now;
+}
+
+/** Whether a row's guard holds for this run. */
+function guardHolds(row: Transition, confirmed: boolean, unverifiedRuns: number, settings: LifecycleSettings) {
+  switch (row.when) {
+    case undefined:
+      return true;
+    case 'confirmed':
+      return confirmed;
+    case 'unconfirmed':
+      return !confirmed;
+    case 'blind-long-enough':
+      return unverifiedRuns >= settings.cannotVerifyRuns;
+    case 'not-blind-long-enough':
+      return unverifiedRuns < settings.cannotVerifyRuns;
+  }
+}
+
+/**
+ * Decide the next state and the notifications of one identity for one run. Pending notifications of earlier
+ * runs are kept: the caller sends and acknowledges them. A retry of a run already decided (same run id)
+ * decides nothing new.
  */
 export function decide(
   previous: IdentityState | undefined,
   report: { identity: string; region: string },
-  observation: RunObservation,
-  now: number,
+  o: RunObservation,
+  run: RunContext,
   settings: LifecycleSettings = DEFAULT_LIFECYCLE,
 ): { state: IdentityState; notifications: PendingNotification[] } {
+  const { now } = run;
   const key = stateKey(report.region, report.identity);
   const base: IdentityState = previous ?? {
     key,
     identity: report.identity,
     region: report.region,
     version: 0,
-    health: observation.health,
-    consecutiveBad: 0,
-    consecutiveInconclusive: 0,
-    lastSeen: iso(now),
+    phase: 'QUIET',
+    health: o.health,
+    unverifiedRuns: 0,
     expiresAt: 0,
     pending: [],
   };
-  const out: PendingNotification[] = [];
-  let incident = base.incident;
-  let consecutiveBad = base.consecutiveBad;
-  let consecutiveInconclusive = base.consecutiveInconclusive;
-  let lastFingerprint = base.lastFingerprint;
-  const open = (kind: Incident['kind']): Incident => ({
-    openedAt: iso(now),
-    kind,
-    notified: false,
-    remindersSent: [],
-    expired: false,
-  });
+  if (previous?.lastRunId === run.runId) return { state: previous, notifications: [] };
 
-  switch (observation.kind) {
-    case 'BAD': {
-      consecutiveBad = lastFingerprint === observation.fingerprint ? consecutiveBad + 1 : 1;
-      consecutiveInconclusive = 0;
-      lastFingerprint = observation.fingerprint;
-      // A blind spell that turns out to be a problem keeps the earliest deadline it had.
-      if (!incident || incident.kind === 'BLIND') {
-        incident = { ...open('PROBLEM'), ...(incident?.deadline ? { deadline: incident.deadline } : {}) };
-      }
-      if (observation.sesStatus === 'TEMPORARY_FAILURE' && !incident.sesFailureFirstSeen) {
-        incident = { ...incident, sesFailureFirstSeen: iso(now) };
-      }
-      incident = { ...incident, deadline: deadlineFor(incident, observation, settings, now) };
-      const sesConfirms = observation.sesStatus === 'TEMPORARY_FAILURE' || observation.sesStatus === 'FAILED';
-      const confirmed =
-        incident.notified ||
-        sesConfirms ||
-        consecutiveBad >= settings.confirmRuns ||
-        (settings.confirmOnEveryServer && observation.onEveryServer);
-      if (!confirmed || incident.expired) break;
-      if (!incident.notified) {
-        const revoked = observation.health === 'REVOKED' || (hoursLeft(incident, now) ?? 1) <= 0;
-        const stage: Stage = revoked ? 'EXPIRED' : 'DETECTED';
-        out.push(notification({ key }, incident, stage, now));
-        const left = hoursLeft(incident, now) ?? Number.POSITIVE_INFINITY;
-        incident = {
-          ...incident,
-          notified: true,
-          expired: revoked,
-          notifiedFingerprint: observation.fingerprint,
-          // DETECTED already says how many hours are left: thresholds already behind us are not reminded.
-          remindersSent: settings.reminderHours.filter((h) => left <= h),
-        };
-        break;
-      }
-      const timed = timeDriven({ key }, incident, settings, now, observation.health === 'REVOKED');
-      // EXPIRED says everything there is to say; otherwise changed findings are an update of this incident.
-      if (!timed.incident.expired && incident.notifiedFingerprint !== observation.fingerprint) {
-        out.push(notification({ key }, incident, 'UPDATE', now, `#${observation.fingerprint}`));
-      }
-      incident = { ...timed.incident, notifiedFingerprint: observation.fingerprint };
-      out.push(...timed.notifications);
-      break;
-    }
-    case 'INCONCLUSIVE': {
-      // Neither evidence of a problem nor of a fix: counters for confirmation stay as they are.
-      consecutiveInconclusive += 1;
-      if (incident?.kind === 'PROBLEM' && incident.notified && !incident.expired) {
-        const timed = timeDriven({ key }, incident, settings, now, false);
-        incident = timed.incident;
-        out.push(...timed.notifications);
-      } else if (
-        consecutiveInconclusive >= settings.cannotVerifyRuns &&
-        !(incident?.kind === 'BLIND' && incident.notified)
-      ) {
-        if (!incident?.notified)
-          incident = { ...open('BLIND'), ...(incident?.deadline ? { deadline: incident.deadline } : {}) };
-        out.push(notification({ key }, incident, 'CANNOT_VERIFY', now));
-        incident = { ...incident, notified: true };
-      }
-      break;
-    }
-    case 'GOOD': {
-      if (incident?.notified) out.push(notification({ key }, incident, 'RESOLVED', now));
-      incident = undefined;
-      consecutiveBad = 0;
-      consecutiveInconclusive = 0;
-      lastFingerprint = undefined;
-      break;
-    }
-    case 'NEUTRAL_PENDING': {
-      // SES is re-verifying (a restarted setup): keep the incident open until the records are verified.
-      consecutiveBad = 0;
-      consecutiveInconclusive = 0;
-      lastFingerprint = undefined;
-      break;
-    }
-    case 'NEUTRAL_DISABLED': {
-      // Signing turned off on purpose: nothing left to watch, nothing to announce.
-      incident = undefined;
-      consecutiveBad = 0;
-      consecutiveInconclusive = 0;
-      lastFingerprint = undefined;
-      break;
+  const openIncident = (): Incident => ({ id: iso(now), openedAt: iso(now), causes: [], remindersSent: [] });
+  const unverifiedRuns = o.dns === 'UNVERIFIED' ? base.unverifiedRuns + 1 : 0;
+  let phase = base.phase;
+  let incident = base.incident;
+  let suspicion = base.suspicion;
+  const out: PendingNotification[] = [];
+  const notify = (stage: Stage, extra: { suffix?: string; threshold?: number; reason?: string } = {}) => {
+    incident ??= openIncident();
+    out.push({
+      id: `${key}#${incident.id}#${stage}${extra.suffix ?? ''}`,
+      stage,
+      incidentId: incident.id,
+      decidedAt: iso(now),
+      ...(extra.threshold !== undefined ? { threshold: extra.threshold } : {}),
+      ...(extra.reason ? { reason: extra.reason } : {}),
+    });
+  };
+
+  // Suspicion: distinct runs that saw an overlapping set of causes; disjoint causes start over, an
+  // inconclusive run changes nothing.
+  if (o.dns === 'BROKEN') {
+    const overlaps = suspicion?.causes.some((c) => o.causes.includes(c)) ?? false;
+    suspicion = overlaps
+      ? {
+          causes: [...new Set([...(suspicion?.causes ?? []), ...o.causes])].sort(),
+          runs: (suspicion?.runs ?? 0) + 1,
+          since: suspicion?.since ?? iso(now),
+        }
+      : { causes: o.causes, runs: 1, since: iso(now) };
+  } else if (o.dns === 'VERIFIED' || o.ses === 'OFF') {
+    suspicion = undefined;
+  }
+  const confirmed = () =>
+    o.dns === 'BROKEN' &&
+    ((suspicion?.runs ?? 0) >= settings.confirmRuns || (settings.confirmOnEveryServer && o.onEveryServer));
+  const find = () =>
+    TRANSITIONS.find((r) => matches(r, phase, o) && guardHolds(r, confirmed(), unverifiedRuns, settings));
+
+  let row = find();
+  if (row?.restart) {
+    // A restarted setup is a new incident, evaluated as SETUP in the same run.
+    phase = 'SETUP';
+    incident = openIncident();
+    suspicion = o.dns === 'BROKEN' ? { causes: o.causes, runs: 1, since: iso(now) } : undefined;
+    row = find();
+  }
+  const from = phase;
+  const to = row?.to ?? phase;
+  if (isAnnounced(to) && (!isAnnounced(from) || !incident)) incident = openIncident();
+
+  // The clocks. COUNTDOWN: SES's revocation clock, anchored on SES. SETUP_BLOCKED: SES's 72-hour setup window.
+  if (incident && to === 'COUNTDOWN' && !incident.deadline) {
+    const start = revocationClockStart(base, o, now);
+    incident = withDeadline(incident, start, start + settings.graceDays * 24 * HOUR, 'REVOCATION', now, settings);
+  } else if (incident && to === 'SETUP_BLOCKED' && !incident.deadline) {
+    const start = setupClockStart(base, o, now);
+    incident = withDeadline(incident, start, start + settings.setupWindowHours * HOUR, 'SETUP', now, settings);
+  } else if (incident?.deadline && (to === 'AT_RISK' || to === 'SETUP')) {
+    // SES signs again (or a setup is being re-verified): that clock stopped.
+    const { deadline: _d, deadlineKind: _k, clockStart: _c, ...rest } = incident;
+    incident = { ...rest, remindersSent: [] };
+  }
+  phase = to;
+  const left = hoursLeft(incident, now);
+  const pastRevocation = phase === 'COUNTDOWN' && left !== undefined && left <= 0;
+
+  if (row?.emits) {
+    if (pastRevocation) {
+      // Detected after SES's grace period already ran out: that is the news.
+      notify('EXPIRED');
+    } else if (row.emits === 'UPDATE') {
+      notify('UPDATE', {
+        suffix: `#${phase}#${iso(now)}`,
+        reason: 'SES signs again, but the DNS is still wrong somewhere.',
+      });
+    } else {
+      notify(
+        row.emits,
+        row.emits === 'CLOSED' ? { reason: 'DKIM signing was turned off for this identity in SES.' } : {},
+      );
     }
   }
+  if (pastRevocation) {
+    if (!out.some((n) => n.stage === 'EXPIRED')) notify('EXPIRED');
+    phase = 'EXPIRED';
+  }
+
+  // Root causes of an announced incident: those announced with a stage this run are not news; any other new
+  // one is an UPDATE. Causes never leave the set during an incident, so a flapping finding is said once.
+  if (incident && isAnnounced(phase) && phase !== 'EXPIRED' && o.dns === 'BROKEN') {
+    const fresh = o.causes.filter((c) => !incident?.causes.includes(c));
+    if (fresh.length > 0) {
+      const all = [...(incident.causes ?? []), ...fresh].sort();
+      if (out.length === 0 && incident.causes.length > 0) {
+        notify('UPDATE', { suffix: `#${shortHash(all.join('\n'))}`, reason: 'A new problem was found.' });
+      }
+      incident = { ...incident, causes: all };
+    }
+  }
+
+  // Reminders before a running deadline, whatever DNS said this run.
+  if (incident?.deadline && (phase === 'COUNTDOWN' || phase === 'SETUP_BLOCKED') && left !== undefined) {
+    const due = settings.reminderHours.filter((h) => left <= h && !incident?.remindersSent.includes(h));
+    if (due.length > 0) {
+      // Several thresholds crossed at once (missed runs): one reminder, for the nearest.
+      const threshold = Math.min(...due);
+      notify('REMINDER', { suffix: `#${incident.deadlineKind}#${threshold}`, threshold });
+      incident = { ...incident, remindersSent: [...incident.remindersSent, ...due] };
+    }
+  }
+
+  if (!isAnnounced(phase)) {
+    incident = undefined;
+    phase = suspicion ? 'SUSPECTED' : 'QUIET';
+  } else if (phase !== 'SETUP' && phase !== 'BLIND') {
+    // Announced: the suspicion did its work.
+    suspicion = undefined;
+  }
+
   const known = new Set(base.pending.map((p) => p.id));
   const fresh = out.filter((n) => !known.has(n.id));
+  const last = fresh[fresh.length - 1];
   return {
     state: {
-      ...base,
+      key: base.key,
+      identity: base.identity,
+      region: base.region,
       version: base.version + 1,
-      health: observation.health,
-      incident,
-      consecutiveBad,
-      consecutiveInconclusive,
-      lastFingerprint,
-      lastSeen: iso(now),
-      lastNotified:
-        fresh.length > 0 ? { stage: fresh[fresh.length - 1]?.stage as Stage, at: iso(now) } : base.lastNotified,
+      phase,
+      health: o.health,
+      ...(incident ? { incident } : {}),
+      ...(suspicion ? { suspicion } : {}),
+      unverifiedRuns,
+      ...(o.ses === 'SUCCESS' ? { sesSuccessSeenAt: iso(now) } : pick(base, 'sesSuccessSeenAt')),
+      ...(o.ses === 'PENDING' ? { pendingSince: base.pendingSince ?? iso(now) } : {}),
+      lastRunId: run.runId,
+      lastRunAt: iso(now),
+      ...(last ? { lastNotified: { stage: last.stage, at: iso(now) } } : pick(base, 'lastNotified')),
       expiresAt: Math.floor(now / 1000) + settings.forgetAfterDays * 86_400,
       pending: [...base.pending, ...fresh],
     },
     notifications: fresh,
   };
+}
+
+function withDeadline(
+  incident: Incident,
+  start: number,
+  deadline: number,
+  kind: DeadlineKind,
+  now: number,
+  settings: LifecycleSettings,
+): Incident {
+  return {
+    ...incident,
+    clockStart: iso(start),
+    deadline: iso(deadline),
+    deadlineKind: kind,
+    // The first word of a clock says how much is left: thresholds already behind are not reminded.
+    remindersSent: settings.reminderHours.filter((h) => (deadline - now) / HOUR <= h),
+  };
+}
+
+function pick<K extends keyof IdentityState>(state: IdentityState, k: K): Partial<Pick<IdentityState, K>> {
+  return state[k] === undefined ? {} : ({ [k]: state[k] } as Partial<Pick<IdentityState, K>>);
+}
+
+/**
+ * The identity is gone from SES (deleted, or its region no longer monitored): one final notice when someone
+ * was told something is wrong, and nothing else pending (stale alerts about a deleted identity help nobody).
+ */
+export function closeVanished(state: IdentityState, run: RunContext, reason: string): IdentityState {
+  const announced = isAnnounced(state.phase) && state.incident;
+  const closing: PendingNotification[] = announced
+    ? [
+        {
+          id: `${state.key}#${state.incident?.id}#CLOSED`,
+          stage: 'CLOSED',
+          incidentId: state.incident?.id ?? '',
+          decidedAt: iso(run.now),
+          reason,
+        },
+      ]
+    : [];
+  // Keep a CLOSED already decided (and possibly half-delivered) rather than deciding it again.
+  const kept = state.pending.filter((p) => p.stage === 'CLOSED');
+  const pending = kept.length > 0 ? kept : closing;
+  return {
+    ...state,
+    version: state.version + 1,
+    phase: 'QUIET',
+    suspicion: undefined,
+    unverifiedRuns: 0,
+    lastRunId: run.runId,
+    lastRunAt: iso(run.now),
+    ...(pending.length > 0 && kept.length === 0
+      ? { lastNotified: { stage: 'CLOSED' as const, at: iso(run.now) } }
+      : {}),
+    pending,
+  };
+}
+
+/**
+ * Whether a state needs to be stored at all: a quiet identity with nothing pending is the same as no state.
+ * (Identities disappear from the table when healthy, so a healthy fleet costs no writes.)
+ */
+export function isWorthStoring(state: IdentityState): boolean {
+  return state.phase !== 'QUIET' || state.pending.length > 0 || state.unverifiedRuns > 0 || !!state.suspicion;
+}
+
+/**
+ * Whether `next` differs from `previous` in anything but the run bookkeeping. When not, the write is skipped
+ * (unless the TTL is getting close): a stable incident costs no write per run.
+ */
+export function changedSince(previous: IdentityState | undefined, next: IdentityState, now: number): boolean {
+  if (!previous) return true;
+  const strip = ({ version: _v, lastRunId: _r, lastRunAt: _a, expiresAt: _e, ...rest }: IdentityState) =>
+    JSON.stringify(rest);
+  if (strip(previous) !== strip(next)) return true;
+  // Refresh the TTL when less than half of it is left.
+  return previous.expiresAt - now / 1000 < (next.expiresAt - now / 1000) / 2;
 }

@@ -1,6 +1,6 @@
 import type { Health, IdentityReport } from './assess-identity';
 import type { Finding } from './findings';
-import type { Stage } from './lifecycle';
+import { type DeadlineKind, type Phase, type Stage, shortHash, stateKey } from './lifecycle';
 
 /** Where the alert comes from, for its text and links. */
 export interface AlertContext {
@@ -30,9 +30,27 @@ export interface ChatbotNotification {
   };
 }
 
+/** How urgent a notification is: `critical` pages someone, `info` never should. */
+export type Severity = 'critical' | 'warning' | 'info';
+
+/**
+ * SNS message attributes, so subscribers can filter (a team's queue for its own domains, a pager for
+ * EXPIRED only) without parsing text. A digest carries lists (`String.Array`): a filter matches any element.
+ */
+export interface AlertAttributes {
+  readonly identity: string | readonly string[];
+  readonly region: string | readonly string[];
+  readonly account?: string;
+  readonly stage: string | readonly string[];
+  readonly health: string | readonly string[];
+  readonly incident: string | readonly string[];
+  readonly severity: Severity;
+}
+
 export interface RenderedAlert {
   /** Under 100 ASCII characters, one line (SNS email subject rules). */
   readonly subject: string;
+  readonly attributes: AlertAttributes;
   /** Plain text for email and any subscriber that reads `default`. */
   readonly text: string;
   readonly chatbot: ChatbotNotification;
@@ -46,14 +64,16 @@ const MAX_SNS_BYTES = 250_000;
 const MAX_SLACK_TEXT = 2900; // Slack section text limit is 3000 characters
 const MAX_SLACK_BLOCKS = 50;
 
-function meaning(health: Health, graceDays: number): string {
-  switch (health) {
+function meaning(report: IdentityReport, graceDays: number): string {
+  switch (report.health) {
     case 'REVOKED':
-      return 'SES has revoked DKIM for this identity: mail is not DKIM-signed and DMARC alignment fails.';
+      return 'SES has revoked DKIM for this identity (status FAILED): mail is not DKIM-signed and DMARC alignment fails.';
     case 'FAILING':
-      return `SES cannot find the DKIM records and has stopped signing; it revokes DKIM about ${graceDays} days after the failure began.`;
+      return `SES cannot find the DKIM records and has stopped signing (status TEMPORARY_FAILURE); it revokes DKIM about ${graceDays} days after the failure began unless every record is back.`;
     case 'AT_RISK':
-      return `SES still signs, but the DNS is wrong: at its next check SES may stop signing and start its ${graceDays}-day revocation clock.`;
+      return report.sesStatus === 'PENDING'
+        ? 'SES is verifying this DKIM setup (status PENDING) and the DNS is definitely wrong: SES marks the setup FAILED 72 hours after it began unless every record below is published.'
+        : `SES still signs (status SUCCESS), but the DNS is wrong: when SES next checks, it stops signing and starts its ${graceDays}-day revocation clock.`;
     case 'UNKNOWN':
       return 'Some records could not be verified (timeouts or server failures); nothing is known to be wrong yet.';
     case 'PENDING':
@@ -63,6 +83,53 @@ function meaning(health: Health, graceDays: number): string {
     case 'HEALTHY':
       return 'Every DKIM record is published correctly on every nameserver and resolver.';
   }
+}
+
+/** SES's own words for the identity, in one consistent line. */
+export function sesStatusLine(report: IdentityReport): string {
+  const signs =
+    report.sesStatus === 'SUCCESS' && report.signingEnabled
+      ? 'SES signs mail for it'
+      : report.sesStatus === 'TEMPORARY_FAILURE'
+        ? 'SES has stopped signing until it finds the records again'
+        : report.sesStatus === 'FAILED'
+          ? 'SES does not sign (setup revoked or failed)'
+          : report.sesStatus === 'PENDING'
+            ? 'SES does not sign yet (verifying)'
+            : 'SES does not sign';
+  const setting = report.signingEnabled ? 'enabled' : 'disabled';
+  const origin = report.signingOrigin ? `, ${originWords(report.signingOrigin)}` : '';
+  return `SES DKIM status: ${report.sesStatus} (${signs}); signing setting ${setting}${origin}.${report.inheritedFrom ? ` DKIM comes from ${report.inheritedFrom}.` : ''}`;
+}
+
+function originWords(origin: string): string {
+  if (origin === 'AWS_SES') return 'Easy DKIM';
+  if (origin === 'EXTERNAL') return 'BYODKIM (your own key)';
+  return `replica of the primary identity in ${replicaRegion(origin)}`;
+}
+
+function replicaRegion(origin: string): string {
+  return origin.slice('AWS_SES_'.length).toLowerCase().replace(/_/g, '-');
+}
+
+/** POSIX single-quoted shell word, unless it is plainly safe. */
+function word(text: string): string {
+  return /^[A-Za-z0-9._@%+=:,/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How to restart DKIM setup for this identity, in a way that keeps its signing origin. */
+export function restartAdvice(report: IdentityReport): string {
+  const id = word(report.inheritedFrom ?? report.identity);
+  const region = word(report.region);
+  const origin = report.signingOrigin ?? 'AWS_SES';
+  if (origin === 'EXTERNAL') {
+    return `restart BYODKIM with your selector and private key: aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${id} --signing-attributes-origin EXTERNAL --signing-attributes DomainSigningSelector=<selector>,DomainSigningPrivateKey=<base64 private key> --region ${region}, and publish the TXT record for that selector.`;
+  }
+  if (origin.startsWith('AWS_SES_')) {
+    const primary = word(replicaRegion(origin));
+    return `this identity replicates DKIM from its primary identity in ${replicaRegion(origin)}: restart setup there (aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${id} --signing-attributes-origin AWS_SES --region ${primary}); the replica follows.`;
+  }
+  return `restart Easy DKIM: console > Identities > ${report.inheritedFrom ?? report.identity} > Authentication > DKIM > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${id} --signing-attributes-origin AWS_SES --region ${region} (this may issue new tokens: publish the records SES then shows).`;
 }
 
 /** The SES console page of an identity. */
@@ -82,12 +149,54 @@ export function alertSubject(label: string, identity: string, region: string, su
 /** Where an identity is in its incident, for the words of a notification. */
 export interface NotificationView {
   readonly stage: Stage;
+  /** The incident the notification belongs to (its opening time). */
+  readonly incidentId?: string;
+  /** Where the identity is now. */
+  readonly phase?: Phase;
   readonly threshold?: number;
   readonly hoursLeft?: number;
   readonly deadline?: string;
+  /** REVOCATION: SES's grace period after it stopped signing. SETUP: SES's 72-hour setup window. */
+  readonly deadlineKind?: DeadlineKind;
+  /** When SES's clock started, as well as can be told. */
+  readonly clockStart?: string;
   readonly openedAt?: string;
+  /** CLOSED and UPDATE: why. */
+  readonly reason?: string;
   /** RESOLVED: how long it was broken. */
   readonly brokenForHours?: number;
+}
+
+/** How urgent a notification is, from its stage and where the identity is. */
+export function severityOf(view: NotificationView | undefined, report: IdentityReport): Severity {
+  const sesFailing = report.health === 'FAILING' || report.health === 'REVOKED' || view?.phase === 'COUNTDOWN';
+  switch (view?.stage) {
+    case 'EXPIRED':
+    case 'SIGNING_STOPPED':
+      return 'critical';
+    case 'REMINDER':
+      return view.deadlineKind === 'SETUP' ? 'warning' : 'critical';
+    case 'DETECTED':
+    case 'UPDATE':
+      return sesFailing ? 'critical' : 'warning';
+    case 'SETUP_BLOCKED':
+    case 'CANNOT_VERIFY':
+      return 'warning';
+    case 'RESOLVED':
+    case 'CLOSED':
+      return 'info';
+    default:
+      return report.health === 'HEALTHY' || report.health === 'PENDING' || report.health === 'DISABLED'
+        ? 'info'
+        : sesFailing
+          ? 'critical'
+          : 'warning';
+  }
+}
+
+/** A stable, short incident id for message attributes and threads. */
+export function incidentTag(report: { identity: string; region: string }, incidentId: string | undefined): string {
+  return `dkim-${shortHash(`${stateKey(report.region, report.identity)}#${incidentId ?? 'none'}`)}`;
 }
 
 function headline(view: NotificationView | undefined, health: Health, where: string): string {
@@ -96,10 +205,18 @@ function headline(view: NotificationView | undefined, health: Health, where: str
       return `DKIM problem detected for ${where}`;
     case 'UPDATE':
       return `DKIM problem changed for ${where}`;
+    case 'SIGNING_STOPPED':
+      return `SES stopped DKIM signing for ${where}`;
+    case 'SETUP_BLOCKED':
+      return `DKIM setup blocked by DNS for ${where}`;
+    case 'CLOSED':
+      return `DKIM monitoring stopped for ${where}`;
     case 'REMINDER':
       return `Reminder: about ${view.hoursLeft ?? view.threshold} hours left for ${where}`;
     case 'EXPIRED':
-      return `DKIM grace period over for ${where}`;
+      return view.phase === 'EXPIRED' && view.deadlineKind === 'SETUP'
+        ? `DKIM setup failed for ${where}`
+        : `DKIM grace period over for ${where}`;
     case 'RESOLVED':
       return `DKIM healthy again for ${where}${view.brokenForHours !== undefined ? ` (broken for ${view.brokenForHours} hours)` : ''}`;
     case 'CANNOT_VERIFY':
@@ -109,16 +226,36 @@ function headline(view: NotificationView | undefined, health: Health, where: str
   }
 }
 
-function clockLine(view: NotificationView | undefined, identity: string, region: string): string[] {
+function clockLine(view: NotificationView | undefined, report: IdentityReport, graceDays: number): string[] {
   if (!view) return [];
-  if (view.stage === 'EXPIRED') {
-    return [
-      `The grace period has passed or SES has revoked DKIM. Publish every record below, then restart DKIM setup in SES: console > Identities > ${identity} > Authentication > DKIM > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${identity} --signing-attributes-origin AWS_SES --region ${region} (this may issue new tokens: publish the records SES then shows).`,
-    ];
+  switch (view.stage) {
+    case 'EXPIRED':
+      return [
+        report.sesStatus === 'FAILED'
+          ? `SES has marked DKIM FAILED: publish every record below, then ${restartAdvice(report)}`
+          : `SES's ${graceDays}-day grace period has run out (earliest estimate: ${view.deadline ?? 'now'}); SES revokes DKIM at its next check if it has not already. Publish every record below now; if SES then says FAILED, ${restartAdvice(report)}`,
+      ];
+    case 'RESOLVED':
+      return ['Every DKIM record is verified again on every nameserver and resolver, and SES signs.'];
+    case 'CLOSED':
+      return [view.reason ?? 'Monitoring of this incident stopped.'];
+    default:
+      break;
   }
-  if (view.stage === 'RESOLVED') return ['Every DKIM record is verified again on every nameserver and resolver.'];
-  if (view.hoursLeft === undefined || view.deadline === undefined) return [];
-  return [`SES may revoke DKIM by ${view.deadline}: ${view.hoursLeft} hours left.`];
+  const lines = view.reason && view.stage === 'UPDATE' ? [view.reason] : [];
+  if (view.deadline !== undefined && view.hoursLeft !== undefined) {
+    const left = `${Math.max(0, view.hoursLeft)} hours left`;
+    lines.push(
+      view.deadlineKind === 'SETUP'
+        ? `SES has been looking for these records since about ${view.clockStart ?? 'the setup began'} and marks the setup FAILED by ${view.deadline}: ${left}.`
+        : `SES stopped signing at about ${view.clockStart ?? 'its last check'}; it may revoke DKIM by ${view.deadline}: ${left}.`,
+    );
+  } else if (report.sesStatus === 'SUCCESS' && view.stage !== 'CANNOT_VERIFY') {
+    lines.push(
+      `SES has not noticed yet and still signs: its ${graceDays}-day revocation clock starts when its next check of these records fails. No deadline yet; fix the records before that check.`,
+    );
+  }
+  return lines;
 }
 
 function allFindings(report: IdentityReport): Finding[] {
@@ -135,15 +272,16 @@ export function renderIdentityAlert(
   context: AlertContext = {},
   view?: NotificationView,
 ): RenderedAlert {
-  const summary = meaning(report.health, context.graceDays ?? 5);
+  const graceDays = context.graceDays ?? 5;
+  const summary = meaning(report, graceDays);
   const where = `${report.identity} in ${report.region}${context.account ? ` (account ${context.account})` : ''}`;
   const findings =
-    view?.stage === 'RESOLVED'
+    view?.stage === 'RESOLVED' || view?.stage === 'CLOSED'
       ? []
       : allFindings(report).filter((f) => f.severity !== 'info' || report.health !== 'HEALTHY');
   const label = view?.stage ?? report.health;
   const suffix =
-    view?.hoursLeft !== undefined && view.stage !== 'RESOLVED' && view.stage !== 'EXPIRED'
+    view?.hoursLeft !== undefined && view.stage !== 'RESOLVED' && view.stage !== 'EXPIRED' && view.stage !== 'CLOSED'
       ? `, ${Math.max(0, Math.floor(view.hoursLeft))}h left`
       : '';
   const subject = alertSubject(label, report.identity, report.region, suffix);
@@ -158,8 +296,8 @@ export function renderIdentityAlert(
       headline(view, report.health, where),
       '',
       summary,
-      ...clockLine(view, report.identity, report.region),
-      `SES DKIM status: ${report.sesStatus}, signing ${report.signingEnabled ? 'on' : 'off'}.${report.inheritedFrom ? ` DKIM comes from ${report.inheritedFrom}.` : ''}`,
+      ...clockLine(view, report, graceDays),
+      sesStatusLine(report),
       '',
       ...(findings.length > 0 ? ['What is wrong:'] : []),
       ...findings.flatMap((f) => [`- ${f.code}: ${f.message}`, `  Verify: ${f.dig}`]),
@@ -203,7 +341,7 @@ export function renderIdentityAlert(
         [
           `*${headline(view, report.health, where)}*`,
           summary,
-          ...clockLine(view, report.identity, report.region),
+          ...clockLine(view, report, graceDays),
           ...findings.map((f) => `• *${f.code}*: ${f.message}`),
           `<${consoleUrl}|Open in the SES console>`,
         ].join('\n'),
@@ -237,9 +375,7 @@ export function renderIdentityAlert(
       text: {
         type: 'mrkdwn',
         text: truncate(
-          [summary, ...clockLine(view, report.identity, report.region), `SES DKIM status: *${report.sesStatus}*`].join(
-            '\n',
-          ),
+          [summary, ...clockLine(view, report, graceDays), `SES DKIM status: *${report.sesStatus}*`].join('\n'),
           MAX_SLACK_TEXT,
         ),
       },
@@ -258,14 +394,44 @@ export function renderIdentityAlert(
       elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${report.identity} in the SES console>` }],
     },
   ];
-  return { subject, text, chatbot, slack: { text: subject, blocks } };
+  const attributes: AlertAttributes = {
+    identity: report.identity,
+    region: report.region,
+    ...(context.account ? { account: context.account } : {}),
+    stage: view?.stage ?? 'REPORT',
+    health: report.health,
+    incident: incidentTag(report, view?.incidentId),
+    severity: severityOf(view, report),
+  };
+  return { subject, attributes, text, chatbot, slack: { text: subject, blocks } };
+}
+
+const SEVERITY_RANK: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** SNS MessageAttributes from alert attributes (lists as `String.Array`, which filter policies match per item). */
+export function snsMessageAttributes(
+  attributes: AlertAttributes,
+): Record<string, { DataType: 'String' | 'String.Array'; StringValue: string }> {
+  const out: Record<string, { DataType: 'String' | 'String.Array'; StringValue: string }> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value)
+      ? { DataType: 'String.Array', StringValue: JSON.stringify([...new Set(value as string[])]) }
+      : { DataType: 'String', StringValue: String(value) };
+  }
+  return out;
 }
 
 /**
  * The SNS Publish input: one JSON message with a variant per protocol. Email gets plain text; AWS Chatbot
  * (subscribed over https) gets the custom notification it renders, since it drops plain text.
  */
-export function snsPublishInput(alert: RenderedAlert): { Subject: string; Message: string; MessageStructure: 'json' } {
+export function snsPublishInput(alert: RenderedAlert): {
+  Subject: string;
+  Message: string;
+  MessageStructure: 'json';
+  MessageAttributes: ReturnType<typeof snsMessageAttributes>;
+} {
   const https = JSON.stringify(alert.chatbot);
   let text = alert.text;
   let message = JSON.stringify({ default: text, email: text, https });
@@ -274,10 +440,25 @@ export function snsPublishInput(alert: RenderedAlert): { Subject: string; Messag
     text = truncate(text, Math.floor(text.length * 0.8));
     message = JSON.stringify({ default: text, email: text, https });
   }
-  return { Subject: alert.subject, MessageStructure: 'json', Message: message };
+  return {
+    Subject: alert.subject,
+    MessageStructure: 'json',
+    Message: message,
+    MessageAttributes: snsMessageAttributes(alert.attributes),
+  };
 }
 
-const STAGE_ORDER: readonly Stage[] = ['EXPIRED', 'DETECTED', 'UPDATE', 'REMINDER', 'CANNOT_VERIFY', 'RESOLVED'];
+const STAGE_ORDER: readonly Stage[] = [
+  'EXPIRED',
+  'SIGNING_STOPPED',
+  'DETECTED',
+  'SETUP_BLOCKED',
+  'UPDATE',
+  'REMINDER',
+  'CANNOT_VERIFY',
+  'CLOSED',
+  'RESOLVED',
+];
 
 /**
  * One message for many identities that changed stage in the same run (a provider outage, a botched zone
@@ -300,6 +481,7 @@ export function renderDigest(
     .slice(0, MAX_SUBJECT)
     .replace(/[^\x20-\x7e]/g, '?');
   const account = context.account ? ` in account ${context.account}` : '';
+  const graceDays = context.graceDays ?? 5;
   const sections: string[] = [];
   const lines: string[] = [];
   let length = 0;
@@ -308,12 +490,12 @@ export function renderDigest(
     const single = renderIdentityAlert(report, context, view);
     lines.push(single.subject);
     const findings =
-      view.stage === 'RESOLVED'
+      view.stage === 'RESOLVED' || view.stage === 'CLOSED'
         ? []
         : allFindings(report).filter((f) => f.severity === 'problem' || f.severity === 'inconclusive');
     const section = [
       `== ${single.subject}`,
-      ...clockLine(view, report.identity, report.region).map((l) => truncate(l, 400)),
+      ...clockLine(view, report, graceDays).map((l) => truncate(l, 400)),
       ...findings.slice(0, 5).flatMap((f) => [`- ${f.code}: ${truncate(f.message, 600)}`, `  Verify: ${f.dig}`]),
       ...(findings.length > 5 ? [`- ... and ${findings.length - 5} more findings`] : []),
       `  SES console: ${sesConsoleUrl(report.identity, report.region)}`,
@@ -373,5 +555,72 @@ export function renderDigest(
         ]
       : itemBlocks),
   ];
-  return { subject, text, chatbot, slack: { text: subject, blocks } };
+  const attributes: AlertAttributes = {
+    identity: sorted.map((i) => i.report.identity),
+    region: sorted.map((i) => i.report.region),
+    ...(context.account ? { account: context.account } : {}),
+    stage: sorted.map((i) => i.view.stage),
+    health: sorted.map((i) => i.report.health),
+    incident: sorted.map((i) => incidentTag(i.report, i.view.incidentId)),
+    severity:
+      SEVERITY_RANK[Math.max(...sorted.map((i) => SEVERITY_RANK.indexOf(severityOf(i.view, i.report))), 0)] ?? 'info',
+  };
+  return { subject, attributes, text, chatbot, slack: { text: subject, blocks } };
+}
+
+/**
+ * A clearly marked TEST notification, sent through every configured channel after a deploy to prove the
+ * path works end to end (`{"test": true}` as the scanner's event).
+ */
+export function renderTestAlert(context: AlertContext = {}, sentAt = ''): RenderedAlert {
+  const where = context.account ? ` for account ${context.account}` : '';
+  const subject =
+    `DKIM TEST: ses-dkim-sentinel alert path works${context.account ? ` (${context.account})` : ''}`.slice(
+      0,
+      MAX_SUBJECT,
+    );
+  const body = [
+    `TEST notification from ses-dkim-sentinel${where}${sentAt ? `, sent ${sentAt}` : ''}.`,
+    'Nothing is wrong: this message proves alerts reach this channel. Real alerts look like this one, with',
+    'the identity, what is wrong, the DNS change that fixes it and the hours left before SES revokes DKIM.',
+  ];
+  return {
+    subject,
+    attributes: {
+      identity: 'TEST',
+      region: 'TEST',
+      ...(context.account ? { account: context.account } : {}),
+      stage: 'TEST',
+      health: 'TEST',
+      incident: 'TEST',
+      severity: 'info',
+    },
+    text: body.join('\n'),
+    chatbot: {
+      version: '1.0',
+      source: 'custom',
+      id: `dkim-test-${sentAt}`,
+      content: {
+        textType: 'client-markdown',
+        title: subject,
+        description: body.join(' '),
+        nextSteps: ['Nothing to do: this is a test'],
+        keywords: ['DKIM', 'TEST'],
+      },
+      metadata: {
+        threadId: 'dkim-test',
+        summary: subject,
+        eventType: 'DkimTEST',
+        relatedResources: [],
+        additionalContext: {},
+      },
+    },
+    slack: {
+      text: subject,
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: subject } },
+        { type: 'section', text: { type: 'mrkdwn', text: body.join(' ') } },
+      ],
+    },
+  };
 }

@@ -37,6 +37,8 @@ export interface SesIdentity {
     /** `AWS_SES` (Easy DKIM), `EXTERNAL` (BYODKIM) or `AWS_SES_<REGION>` (replica of a parent identity). */
     readonly origin?: string;
     readonly signingHostedZone?: string;
+    /** LastKeyGenerationTimestamp: when the current keys (and so a restarted setup) were made. */
+    readonly lastKeyGeneration?: string;
   };
   readonly verificationInfo?: SesVerificationInfo;
 }
@@ -134,6 +136,7 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
     );
   }
   const signingHostedZone = optionalString(dkim, 'SigningHostedZone', `${at}: DkimAttributes`);
+  const lastKeyGeneration = optionalString(dkim, 'LastKeyGenerationTimestamp', `${at}: DkimAttributes`);
   const infoRaw = raw.VerificationInfo;
   let verificationInfo: SesVerificationInfo | undefined;
   if (isObject(infoRaw)) {
@@ -159,6 +162,7 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
       tokens: tokensRaw as string[],
       origin,
       signingHostedZone,
+      ...(lastKeyGeneration ? { lastKeyGeneration } : {}),
     },
     verificationInfo,
   };

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 // dynalite ships no types.
 // @ts-expect-error
 import dynalite from 'dynalite';
-import { STATE_TABLE } from '../../lambda/adapters/dynamodb-state-store';
+import { STATE_TABLE } from '../../lambda/contract';
 
 /** DynamoDB's API in-process (dynalite) with the state table created, on a random loopback port. */
 export async function startDynalite(tableName = 'dkim-state') {

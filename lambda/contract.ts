@@ -1,0 +1,56 @@
+/**
+ * The contract between the infrastructure (`lib/`) and the scanner (`lambda/`): environment variable names,
+ * the state table's schema and the metric names. The only module both sides import.
+ */
+
+/** Environment variable names, set by the CDK construct, read by the scanner. */
+export const ScannerEnv = {
+  Regions: 'DKIM_REGIONS',
+  Resolvers: 'DKIM_RESOLVERS',
+  AlertTopicArn: 'DKIM_ALERT_TOPIC_ARN',
+  SlackWebhookSecretArn: 'DKIM_SLACK_WEBHOOK_SECRET_ARN',
+  IgnoreIdentities: 'DKIM_IGNORE_IDENTITIES',
+  DnsTimeoutMs: 'DKIM_DNS_TIMEOUT_MS',
+  IdentityMetrics: 'DKIM_IDENTITY_METRICS',
+  GraceDays: 'DKIM_GRACE_DAYS',
+  ReminderHours: 'DKIM_REMINDER_HOURS',
+  ConfirmRuns: 'DKIM_CONFIRM_RUNS',
+  ConfirmOnEveryServer: 'DKIM_CONFIRM_ON_EVERY_SERVER',
+  CannotVerifyRuns: 'DKIM_CANNOT_VERIFY_RUNS',
+  DigestThreshold: 'DKIM_DIGEST_THRESHOLD',
+  StateTable: 'DKIM_STATE_TABLE',
+  Route53: 'DKIM_ROUTE53',
+  AutoRepair: 'DKIM_AUTO_REPAIR',
+} as const;
+
+/** The state table's key and TTL attributes. */
+export const STATE_TABLE = { partitionKey: 'key', timeToLive: 'expiresAt' } as const;
+
+/**
+ * One source of truth for metric names and dimensions: the Lambda emits them (EMF via Powertools) and the
+ * CDK dashboard and alarms read them.
+ */
+export const METRIC_NAMESPACE = 'SesDkimSentinel';
+/** Powertools adds `service` as a default dimension to every metric. */
+export const SERVICE_NAME = 'ses-dkim-sentinel';
+
+export const MetricName = {
+  /** Per identity: 0 healthy/pending/disabled, 1 unknown, 2 at risk, 3 failing, 4 revoked. */
+  HealthLevel: 'HealthLevel',
+  /** Per identity: records with a definitive problem. */
+  FailingRecords: 'FailingRecords',
+  /** Per identity in an open incident: hours before SES may revoke DKIM. */
+  HoursLeft: 'HoursLeft',
+  IdentitiesChecked: 'IdentitiesChecked',
+  /** AT_RISK, FAILING or REVOKED identities in a run. */
+  IdentitiesFailing: 'IdentitiesFailing',
+  IdentitiesUnknown: 'IdentitiesUnknown',
+  DiscoveryErrors: 'DiscoveryErrors',
+  DnsQueries: 'DnsQueries',
+  AlertsSent: 'AlertsSent',
+  RunDuration: 'RunDuration',
+  /** 1 per run that finished: the heartbeat alarm fires when it stops arriving. */
+  RunCompleted: 'RunCompleted',
+} as const;
+
+export const Dimension = { Service: 'service', Identity: 'Identity', IdentityRegion: 'IdentityRegion' } as const;
