@@ -35,7 +35,7 @@ export interface AlertLifecycleDependencies {
   readonly now: () => number;
   /** Identifies this run (the Lambda request ID: Lambda's own retries keep it). */
   readonly invocationId: string;
-  readonly logger: Pick<RunLogger, 'warn' | 'error'>;
+  readonly logger: RunLogger;
 }
 
 /**
@@ -209,6 +209,7 @@ export class AlertLifecycleRun {
       for (const batch of batches) {
         try {
           await channel.send(batch.alert);
+          this.deps.logger.info('alert delivered', { channel: channel.name, notifications: batch.ids });
           for (const id of batch.ids) {
             const set = deliveredTo.get(id) ?? new Set<string>();
             set.add(channel.name);
@@ -280,7 +281,11 @@ export class AlertLifecycleRun {
         .filter((p) => this.isFree(p))
         .map((p) => ({ ...p, claimedBy: this.deps.invocationId, claimedAt: this.nowIso }));
       const mine = new Map(claimed.map((p) => [p.id, p]));
-      const state: IdentityState = { ...decided, pending: decided.pending.map((p) => mine.get(p.id) ?? p) };
+      const state: IdentityState = {
+        ...decided,
+        version: (previous?.version ?? 0) + 1,
+        pending: decided.pending.map((p) => mine.get(p.id) ?? p),
+      };
       try {
         if (!isWorthStoring(state)) {
           if (previous) await this.deps.store.remove(key, previous.version);

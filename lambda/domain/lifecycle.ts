@@ -484,9 +484,12 @@ export function decide(
   let row = find();
   if (row?.restart) {
     // A restarted setup is a new incident, evaluated as SETUP in the same run.
+    // The causes the ended incident already confirmed need no second confirmation in the new one.
+    const known = o.causes.some((c) => incident?.causes.includes(c));
     phase = 'SETUP';
     incident = openIncident();
-    suspicion = o.dns === 'BROKEN' ? { causes: o.causes, runs: 1, since: iso(now) } : undefined;
+    suspicion =
+      o.dns === 'BROKEN' ? { causes: o.causes, runs: known ? settings.confirmRuns : 1, since: iso(now) } : undefined;
     row = find();
   }
   const from = phase;

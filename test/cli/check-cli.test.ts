@@ -96,19 +96,28 @@ describe('npm run check (end to end)', () => {
     expect(report.errors).toEqual([]);
   });
 
-  it('exits 0 with a readable table when every identity is healthy', async () => {
+  it('exits 0 with a readable table when every identity is healthy (or pending with correct records)', async () => {
     const identities = await file('good.json', [
       identity('good.test', TOKENS.good),
-      identity('stale.test', TOKENS.stale, 'PENDING'),
+      { ...identity('good.test', TOKENS.good, 'PENDING'), Region: 'us-east-1' },
     ]);
 
     const { code, stdout } = await run(['--identities', identities, ...dnsFlags]);
 
     expect(code).toBe(0);
     expect(stdout).toContain('[ok] HEALTHY  good.test');
-    expect(stdout).toContain('[..] PENDING  stale.test');
+    expect(stdout).toContain('[..] PENDING  good.test');
     expect(stdout).toContain('ok on 2 nameservers and 1 resolver');
     expect(stdout).not.toContain('\u001b['); // no colour when not a terminal
+  });
+
+  it('exits 1 for a PENDING setup whose records are definitely wrong: SES will fail it after 72 hours', async () => {
+    const identities = await file('pending.json', [identity('stale.test', TOKENS.stale, 'PENDING')]);
+
+    const { code, stdout } = await run(['--identities', identities, ...dnsFlags]);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain('AT_RISK  stale.test');
   });
 
   const usageErrors: [string, () => Promise<string[]>, RegExp][] = [

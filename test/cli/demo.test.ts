@@ -23,7 +23,7 @@ describe('npm run demo', () => {
 
     expect(report.identities.map((i) => `${i.identity}/${i.region} ${i.health}`).sort()).toEqual([
       'byodkim.example/eu-west-1 HEALTHY',
-      'doubled.example/eu-west-1 PENDING',
+      'doubled.example/eu-west-1 AT_RISK',
       'healthy.example/eu-west-1 HEALTHY',
       'healthy.example/us-east-1 HEALTHY',
       'moved.example/eu-west-1 FAILING',

@@ -104,9 +104,15 @@ describe('the scanner handler', () => {
     const [input] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(input?.Subject).toMatch(/^DKIM DETECTED: failing\.example \(eu-west-1\), 11[78]h left$/);
     expect(input).toMatchObject({ TopicArn: TOPIC, MessageStructure: 'json' });
+    expect(input?.MessageAttributes).toMatchObject({
+      identity: { DataType: 'String', StringValue: 'failing.example' },
+      stage: { DataType: 'String', StringValue: 'DETECTED' },
+      severity: { DataType: 'String', StringValue: 'critical' },
+      account: { DataType: 'String', StringValue: '123456789012' },
+    });
     const message = JSON.parse(input?.Message ?? '{}');
     expect(message.email).toContain('DKIM problem detected for failing.example in eu-west-1 (account 123456789012)');
-    expect(message.email).toMatch(/SES may revoke DKIM by \S+: 11[78](\.\d)? hours left\./);
+    expect(message.email).toMatch(/it may revoke DKIM by \S+: 11[78](\.\d)? hours left\./);
     expect(JSON.parse(message.https)).toMatchObject({
       version: '1.0',
       source: 'custom',
@@ -160,12 +166,46 @@ describe('the scanner handler', () => {
     ses.on(GetEmailIdentityCommand).resolves(identity('FAILED') as never);
     sns.on(PublishCommand).rejects(new Error('AuthorizationError: not allowed to publish'));
 
+    // The identities of the previous test are gone from SES now: their CLOSED notices fail the same way.
     await expect(handler({}, context)).rejects.toThrow(
-      '1 alert(s) not delivered: sns: AuthorizationError: not allowed to publish',
+      /^\d+ alert delivery or state failure\(s\): channel sns: AuthorizationError: not allowed to publish$/,
     );
     vi.restoreAllMocks();
 
     expect(stdout.join('')).toContain('"RunCompleted":1');
-    expect(stdout.join('')).toContain('"message":"alert not delivered"');
+    expect(stdout.join('')).toContain('"message":"channel sns failed"');
+    expect(stdout.join('')).toContain('"reason":"AuthorizationError: not allowed to publish"');
+  });
+
+  it('logs every SES discovery error with its reason (no reserved-key collision)', async () => {
+    ses.on(ListEmailIdentitiesCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform ses:ListEmailIdentities'), {
+        name: 'AccessDeniedException',
+      }),
+    );
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+
+    await handler({}, { ...context, awsRequestId: 'req-denied' });
+    vi.restoreAllMocks();
+
+    const line = stdout
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('"message":"SES discovery error"'));
+    expect(line).toContain('not authorized to perform ses:ListEmailIdentities');
+    expect(stdout.join('')).not.toContain('is a reserved key');
+  });
+
+  it('{"test": true} sends one TEST notification through every channel and reports each result', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-test' });
+
+    const result = await handler({ test: true }, { ...context, awsRequestId: 'req-test' });
+    vi.restoreAllMocks();
+
+    expect(result).toEqual({ test: true, allDelivered: true, channels: [{ channel: 'sns', delivered: true }] });
+    expect(ses).toReceiveCommandTimes(ListEmailIdentitiesCommand, 0);
+    const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(input?.Subject).toMatch(/^DKIM TEST: /);
+    expect(input?.MessageAttributes?.stage).toEqual({ DataType: 'String', StringValue: 'TEST' });
   });
 });

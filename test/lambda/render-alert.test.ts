@@ -5,6 +5,7 @@ import {
   type NotificationView,
   renderDigest,
   renderIdentityAlert,
+  renderTestAlert,
   snsPublishInput,
 } from '../../lambda/domain/render-alert';
 
@@ -98,9 +99,29 @@ describe('alert rendering', () => {
 
   const views: [NotificationView, RegExp, RegExp][] = [
     [
-      { stage: 'DETECTED', hoursLeft: 118.5, deadline: '2026-11-28T00:00:00.000Z' },
+      { stage: 'DETECTED', hoursLeft: 118.5, deadline: '2026-11-28T00:00:00.000Z', clockStart: '2026-11-23T00:00:00Z' },
       /^DKIM DETECTED: example\.com \(eu-west-1\), 118h left$/,
-      /SES may revoke DKIM by 2026-11-28T00:00:00\.000Z: 118\.5 hours left\./,
+      /it may revoke DKIM by 2026-11-28T00:00:00\.000Z: 118\.5 hours left\./,
+    ],
+    [
+      {
+        stage: 'SIGNING_STOPPED',
+        hoursLeft: 119,
+        deadline: '2026-11-28T00:00:00.000Z',
+        clockStart: '2026-11-23T01:00:00Z',
+      },
+      /^DKIM SIGNING_STOPPED: example\.com \(eu-west-1\), 119h left$/,
+      /SES stopped signing at about 2026-11-23T01:00:00Z; it may revoke DKIM by 2026-11-28T00:00:00\.000Z/,
+    ],
+    [
+      { stage: 'SETUP_BLOCKED', hoursLeft: 70, deadline: '2026-11-26T00:00:00.000Z', deadlineKind: 'SETUP' },
+      /^DKIM SETUP_BLOCKED: .*, 70h left$/,
+      /marks the setup FAILED by 2026-11-26T00:00:00\.000Z: 70 hours left/,
+    ],
+    [
+      { stage: 'CLOSED', reason: 'example.com is no longer an SES identity in eu-west-1 (deleted)' },
+      /^DKIM CLOSED: example\.com \(eu-west-1\)$/,
+      /DKIM monitoring stopped for example\.com[\s\S]*no longer an SES identity/,
     ],
     [
       { stage: 'REMINDER', threshold: 24, hoursLeft: 23.9, deadline: '2026-11-28T00:00:00.000Z' },
@@ -115,7 +136,7 @@ describe('alert rendering', () => {
     [
       { stage: 'EXPIRED', hoursLeft: -1, deadline: '2026-11-28T00:00:00.000Z' },
       /^DKIM EXPIRED: example\.com \(eu-west-1\)$/,
-      /restart DKIM setup in SES/,
+      /restart Easy DKIM: .*--signing-attributes-origin AWS_SES/,
     ],
     [
       { stage: 'RESOLVED', brokenForHours: 61.5 },
@@ -157,5 +178,66 @@ describe('alert rendering', () => {
     );
     expect(digest.slack.blocks.length).toBeLessThanOrEqual(50);
     expect(JSON.parse(JSON.parse(input.Message).https).content.description.length).toBeLessThanOrEqual(3500);
+  });
+
+  it('carries message attributes for SNS filter policies, lists for a digest', () => {
+    const single = snsPublishInput(
+      renderIdentityAlert(report('example.com'), { account: '123456789012' }, { stage: 'DETECTED', incidentId: 'i1' }),
+    );
+    expect(single.MessageAttributes).toEqual({
+      identity: { DataType: 'String', StringValue: 'example.com' },
+      region: { DataType: 'String', StringValue: 'eu-west-1' },
+      account: { DataType: 'String', StringValue: '123456789012' },
+      stage: { DataType: 'String', StringValue: 'DETECTED' },
+      health: { DataType: 'String', StringValue: 'AT_RISK' },
+      incident: { DataType: 'String', StringValue: expect.stringMatching(/^dkim-[0-9a-f]{8}$/) },
+      severity: { DataType: 'String', StringValue: 'warning' },
+    });
+    const digest = snsPublishInput(
+      renderDigest(
+        ['a.example', 'b.example'].map((n) => ({
+          report: report(n),
+          view: { stage: 'EXPIRED' as const, incidentId: n },
+        })),
+      ),
+    );
+    expect(digest.MessageAttributes.identity).toEqual({
+      DataType: 'String.Array',
+      StringValue: JSON.stringify(['a.example', 'b.example']),
+    });
+    expect(digest.MessageAttributes.severity?.StringValue).toBe('critical');
+  });
+
+  it('says SES status in one consistent way: a failing identity is never "signing on"', () => {
+    const failing = { ...report('example.com'), health: 'FAILING' as const, sesStatus: 'TEMPORARY_FAILURE' as const };
+    const text = renderIdentityAlert(failing, {}, { stage: 'SIGNING_STOPPED' }).text;
+
+    expect(text).toContain(
+      'SES DKIM status: TEMPORARY_FAILURE (SES has stopped signing until it finds the records again)',
+    );
+    expect(text).not.toMatch(/signing on/);
+  });
+
+  const origins: [string, RegExp][] = [
+    ['AWS_SES', /--signing-attributes-origin AWS_SES --region eu-west-1/],
+    ['EXTERNAL', /--signing-attributes-origin EXTERNAL --signing-attributes DomainSigningSelector=<selector>/],
+    ['AWS_SES_US_EAST_1', /replicates DKIM from its primary identity in us-east-1: .* --region us-east-1\)/],
+  ];
+  it.each(origins)('gives a restart command that keeps the %s origin', (origin, expected) => {
+    const revoked = { ...report('example.com'), health: 'REVOKED' as const, sesStatus: 'FAILED' as const };
+    const text = renderIdentityAlert({ ...revoked, signingOrigin: origin }, {}, { stage: 'EXPIRED' }).text;
+
+    expect(text).toMatch(expected);
+    if (origin !== 'AWS_SES') expect(text).not.toContain('--signing-attributes-origin AWS_SES --region eu-west-1');
+  });
+
+  it('renders a clearly marked TEST alert for every medium', () => {
+    const alert = renderTestAlert({ account: '123456789012' }, '2026-11-23T00:00:00.000Z');
+    const input = snsPublishInput(alert);
+
+    expect(alert.subject).toMatch(/^DKIM TEST: /);
+    expect(JSON.parse(input.Message).email).toContain('Nothing is wrong');
+    expect(input.MessageAttributes.stage?.StringValue).toBe('TEST');
+    expect(input.MessageAttributes.severity?.StringValue).toBe('info');
   });
 });
