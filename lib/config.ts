@@ -9,6 +9,8 @@ export interface DkimSentinelSettings {
   /** SES regions to monitor. */
   readonly regions: readonly string[];
   readonly alertEmails: readonly string[];
+  /** Where the monitor's own alarms go (a separate ops topic); empty: they go to the alert topic. */
+  readonly opsEmails: readonly string[];
   readonly slackWorkspaceId?: string;
   readonly slackChannelId?: string;
   readonly slackWebhookSecretName?: string;
@@ -44,6 +46,7 @@ export const SETTING_KEYS = [
   'schedule',
   'regions',
   'alertEmails',
+  'opsEmails',
   'slackWorkspaceId',
   'slackChannelId',
   'slackWebhookSecretName',
@@ -130,6 +133,13 @@ function optionalString(key: string, value: unknown, pattern: RegExp, expected: 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+function emailList(key: string, value: unknown): string[] {
+  const emails = toList(key, value);
+  for (const email of emails)
+    if (!EMAIL.test(email)) throw new ConfigError(`${key}: ${show(email)} is not an email address`);
+  return emails;
+}
+
 /** Validate every setting once; unknown keys are rejected so a typo is not silently ignored. */
 export function resolveSettings(options: DkimSentinelOptions, defaults: { region: string }): DkimSentinelSettings {
   for (const key of Object.keys(options)) {
@@ -152,9 +162,8 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
       throw new ConfigError(`regions: ${show(region)} is not an AWS region name (expected e.g. eu-west-1)`);
   // Default: the region the stack is deployed to (a deploy-time token in an environment-agnostic stack).
   if (regions.length === 0) regions.push(defaults.region);
-  const alertEmails = toList('alertEmails', options.alertEmails);
-  for (const email of alertEmails)
-    if (!EMAIL.test(email)) throw new ConfigError(`alertEmails: ${show(email)} is not an email address`);
+  const alertEmails = emailList('alertEmails', options.alertEmails);
+  const opsEmails = emailList('opsEmails', options.opsEmails);
   const slackWorkspaceId = optionalString(
     'slackWorkspaceId',
     options.slackWorkspaceId,
@@ -214,6 +223,7 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     scheduleMinutes: minutes,
     regions: [...new Set(regions)],
     alertEmails,
+    opsEmails,
     slackWorkspaceId,
     slackChannelId,
     slackWebhookSecretName,

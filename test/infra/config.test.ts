@@ -9,6 +9,7 @@ describe('resolveSettings', () => {
       scheduleMinutes: 60,
       regions: ['eu-west-1'],
       alertEmails: [],
+      opsEmails: [],
       slackWorkspaceId: undefined,
       slackChannelId: undefined,
       slackWebhookSecretName: undefined,
@@ -80,6 +81,11 @@ describe('resolveSettings', () => {
       'a bad email',
       { alertEmails: 'ops@example.com,not-an-email' },
       'alertEmails: "not-an-email" is not an email address',
+    ],
+    [
+      'a bad ops email',
+      { opsEmails: 'ops@example.com;dns@example.com' },
+      'opsEmails: "ops@example.com;dns@example.com" is not an email address',
     ],
     [
       'a Slack workspace without a channel',

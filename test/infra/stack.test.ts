@@ -67,7 +67,7 @@ describe('DkimSentinelStack', () => {
       },
     });
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
     });
   });
@@ -239,6 +239,7 @@ describe('DkimSentinelStack', () => {
           slackChannelId: 'C0',
           slackWebhookSecretName: 'hook',
           encryptTopic: true,
+          opsEmails: ['ops@example.com'],
         },
         { nag: true },
       ),
