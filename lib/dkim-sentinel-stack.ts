@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ConfigError, type DkimSentinelOptions, SETTING_KEYS } from './config';
+import { checkContextKeys, type DkimSentinelOptions, SETTING_KEYS } from './config';
 import { DkimSentinel } from './dkim-sentinel';
 
 export interface DkimSentinelStackProps extends StackProps {
@@ -17,12 +17,8 @@ export class DkimSentinelStack extends Stack {
       description: 'ses-dkim-sentinel: watches SES DKIM records and alerts before SES revokes DKIM',
       ...props,
     });
-    // A mistyped key (`-c alertEmail=...`) must not be ignored. CDK's own context keys contain ':' or '-'.
-    for (const key of Object.keys(this.node.getAllContext())) {
-      if (/^[a-z][a-zA-Z0-9]*$/.test(key) && !(SETTING_KEYS as readonly string[]).includes(key)) {
-        throw new ConfigError(`unknown setting "${key}": expected one of ${SETTING_KEYS.join(', ')}`);
-      }
-    }
+    // A mistyped key (`-c alertEmail=...`, `-c AlertEmails=...`, `-c alert-emails=...`) must not be ignored.
+    checkContextKeys(Object.keys(this.node.getAllContext()));
     const options: Record<string, unknown> = { ...props.settings };
     for (const key of SETTING_KEYS) {
       const value = this.node.tryGetContext(key);
