@@ -25,14 +25,29 @@ export class DkimSentinelStack extends Stack {
       if (options[key] === undefined && value !== undefined) options[key] = value;
     }
     this.sentinel = new DkimSentinel(this, 'Sentinel', options);
+    const { alerting, monitoring, scanner } = this.sentinel;
     new CfnOutput(this, 'AlertTopicArn', {
-      value: this.sentinel.alerting.topic.topicArn,
+      value: alerting.topic.topicArn,
       description: 'Subscribe more endpoints here',
     });
-    new CfnOutput(this, 'DashboardName', { value: this.sentinel.monitoring.dashboard.dashboardName });
+    if (alerting.opsTopic) {
+      new CfnOutput(this, 'OpsTopicArn', {
+        value: alerting.opsTopic.topicArn,
+        description: "The monitor's own alarms go here (opsEmails)",
+      });
+    }
+    new CfnOutput(this, 'DashboardName', { value: monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${monitoring.dashboard.dashboardName}`,
+      description: 'The CloudWatch dashboard of the monitor',
+    });
     new CfnOutput(this, 'ScannerFunctionName', {
-      value: this.sentinel.scanner.function.functionName,
+      value: scanner.function.functionName,
       description: 'Invoke it to scan now',
+    });
+    new CfnOutput(this, 'TestAlertCommand', {
+      value: `aws lambda invoke --function-name ${scanner.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"test":true}' --region ${this.region} /dev/stdout`,
+      description: 'Sends a TEST notification through every alert channel: run it after deploying',
     });
   }
 }
