@@ -16,6 +16,9 @@ import { Construct } from 'constructs';
 import { ScannerEnv } from '../lambda/scanner-config';
 import type { DkimSentinelSettings } from './config';
 
+/** Easy DKIM tokens are 32 characters: the only `_domainkey` names the Route 53 repair may write. */
+const SES_DKIM_TOKEN_LENGTH = 32;
+
 export interface DkimScannerProps {
   readonly settings: DkimSentinelSettings;
   /** Where the scanner publishes alerts. */
@@ -164,7 +167,9 @@ export class DkimScanner extends Construct {
       });
     }
     if (settings.autoRepair) {
-      // Opt-in write: UPSERT only, CNAME only, _domainkey names only (IAM conditions Route 53 supports).
+      // Opt-in write: UPSERT only, CNAME only, and only names with a 32-character label before _domainkey,
+      // the length of SES's Easy DKIM tokens: `*._domainkey.*` would also let it overwrite another
+      // provider's selector (Microsoft 365's selector1._domainkey). In StringLike `?` is one character.
       this.function.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['route53:ChangeResourceRecordSets'],
@@ -177,7 +182,11 @@ export class DkimScanner extends Construct {
               'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
               'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
             },
-            'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'] },
+            'ForAllValues:StringLike': {
+              'route53:ChangeResourceRecordSetsNormalizedRecordNames': [
+                `${'?'.repeat(SES_DKIM_TOKEN_LENGTH)}._domainkey.*`,
+              ],
+            },
           },
         }),
       );

@@ -223,7 +223,9 @@ describe('DkimSentinelStack', () => {
         'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
         'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
       },
-      'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'] },
+      'ForAllValues:StringLike': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['????????????????????????????????._domainkey.*'],
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DKIM_AUTO_REPAIR: 'true' }) },

@@ -31,7 +31,7 @@ export interface AccessCheck {
   readonly resourceArn: string;
   readonly resourcePolicy?: PolicyDocument;
   readonly identityPolicies?: readonly PolicyDocument[];
-  readonly context: Readonly<Record<string, string>>;
+  readonly context: Readonly<Record<string, string | string[]>>;
 }
 
 const PSEUDO: Record<string, string> = {
