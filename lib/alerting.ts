@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -102,6 +102,13 @@ export class DkimAlerting extends Construct {
           iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSESReadOnlyAccess'),
         ],
       });
+    }
+    if (settings.alertEmails.length === 0 && !this.slackChannel && !settings.slackWebhookSecretName) {
+      // Deploying is still allowed (subscribers can be added to the topic later), but not silently.
+      Annotations.of(this).addWarningV2(
+        'ses-dkim-sentinel:noAlertDestination',
+        'No alert destination is configured: DKIM alerts would go to an SNS topic nobody subscribes to. Set alertEmails (-c alertEmails=you@example.com), or slackWorkspaceId and slackChannelId (AWS Chatbot), or slackWebhookSecretName; or subscribe to the AlertTopicArn output yourself.',
+      );
     }
     if (settings.slackWebhookSecretName) {
       this.slackWebhookSecret = secretsmanager.Secret.fromSecretNameV2(

@@ -1,4 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DkimSentinelStack } from '../../lib/dkim-sentinel-stack';
 import { synthTemplate, testApp } from './synth';
@@ -47,5 +47,30 @@ describe('stack outputs', () => {
     expect(Object.keys(outputsOf(synthTemplate().template).json.Outputs)).not.toContain('OpsTopicArn');
     const ops = outputsOf(synthTemplate({ opsEmails: 'ops@example.com' }).template);
     expect(ops.value('OpsTopicArn')).toMatch(/^arn:aws:sns:eu-west-1:123456789012:.*OpsTopic/);
+  });
+});
+
+describe('synth-time warnings', () => {
+  const noDestination =
+    /No alert destination is configured.*alertEmails.*slackWorkspaceId and slackChannelId.*slackWebhookSecretName/;
+
+  it('warns when alerts would go to a topic nobody subscribes to, naming the settings to set', () => {
+    Annotations.fromStack(synthTemplate().stack).hasWarning('*', Match.stringLikeRegexp(noDestination.source));
+    // opsEmails receive the monitor's alarms, not the DKIM alerts.
+    Annotations.fromStack(synthTemplate({ opsEmails: 'ops@example.com' }).stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp(noDestination.source),
+    );
+  });
+
+  it.each([
+    ['alertEmails', { alertEmails: 'a@example.com' }],
+    ['AWS Chatbot', { slackWorkspaceId: 'T0', slackChannelId: 'C0' }],
+    ['a Slack webhook', { slackWebhookSecretName: 'hook' }],
+  ])('does not warn with %s', (_label, settings) => {
+    Annotations.fromStack(synthTemplate(settings).stack).hasNoWarning(
+      '*',
+      Match.stringLikeRegexp('No alert destination'),
+    );
   });
 });
