@@ -74,6 +74,7 @@ describe.each(variants)('every sender can reach its target (%s)', (_label, setti
     expect(pairs).toMatch(/-> topic .*sns:Publish/);
     expect(pairs).toMatch(/on failure -> queue/);
     if (settings.encryptTopic) expect(pairs).toMatch(/key \(kms:GenerateDataKey\)/);
+    if (settings.slackWebhookSecretName) expect(pairs).toMatch(/-> secret \(secretsmanager:GetSecretValue\)/);
     expect(await denied(checks)).toEqual([]);
   });
 

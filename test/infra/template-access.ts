@@ -348,8 +348,8 @@ export function ruleChecks(t: TemplateResolver): AccessCheck[] {
 }
 
 /**
- * What each function's role must reach: the table and topic named in its environment (with the actions
- * the code calls) and its asynchronous-invocation failure destination.
+ * What each function's role must reach: the table, topic and secret named in its environment (with the
+ * actions the code calls) and its asynchronous-invocation failure destination.
  */
 export function functionChecks(t: TemplateResolver): AccessCheck[] {
   return t.ofType('AWS::Lambda::Function').flatMap(([functionId, fn]) => {
@@ -370,6 +370,17 @@ export function functionChecks(t: TemplateResolver): AccessCheck[] {
           principal,
           action,
           resourceArn: t.arn(tableId as string),
+          identityPolicies,
+          context: SECURE,
+        });
+      }
+      if (resolved.startsWith(`arn:${ENV.partition}:secretsmanager:`)) {
+        // A secret referenced by name: Secrets Manager appends six random characters to its ARN.
+        checks.push({
+          pair: `function ${functionId} (${variable}) -> secret (secretsmanager:GetSecretValue)`,
+          principal,
+          action: 'secretsmanager:GetSecretValue',
+          resourceArn: `${resolved}-AbC123`,
           identityPolicies,
           context: SECURE,
         });
