@@ -9,6 +9,8 @@ export interface DkimSentinelSettings {
   /** SES regions to monitor. */
   readonly regions: readonly string[];
   readonly alertEmails: readonly string[];
+  /** Where the monitor's own alarms go (a separate ops topic); empty: they go to the alert topic. */
+  readonly opsEmails: readonly string[];
   readonly slackWorkspaceId?: string;
   readonly slackChannelId?: string;
   readonly slackWebhookSecretName?: string;
@@ -44,6 +46,7 @@ export const SETTING_KEYS = [
   'schedule',
   'regions',
   'alertEmails',
+  'opsEmails',
   'slackWorkspaceId',
   'slackChannelId',
   'slackWebhookSecretName',
@@ -130,12 +133,89 @@ function optionalString(key: string, value: unknown, pattern: RegExp, expected: 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+function emailList(key: string, value: unknown): string[] {
+  const emails = toList(key, value);
+  for (const email of emails)
+    if (!EMAIL.test(email)) throw new ConfigError(`${key}: ${show(email)} is not an email address`);
+  return emails;
+}
+
+/** A key folded the way people mistype it: case, dashes and underscores ignored (`alert-emails`). */
+const fold = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The setting a key was probably meant to be: same letters in another case or kebab-case, or one or two typos. */
+export function probableSetting(key: string): (typeof SETTING_KEYS)[number] | undefined {
+  const folded = fold(key);
+  const same = SETTING_KEYS.find((setting) => fold(setting) === folded);
+  if (same) return same;
+  const [nearest] = SETTING_KEYS.map((setting) => ({ setting, distance: editDistance(fold(setting), folded) }))
+    .filter(({ distance }) => distance <= 2)
+    .sort((a, b) => a.distance - b.distance);
+  return nearest?.setting;
+}
+
+function unknownSetting(key: string): ConfigError {
+  const meant = probableSetting(key);
+  return new ConfigError(
+    meant
+      ? `unknown setting ${show(key)}: did you mean ${show(meant)}?`
+      : `unknown setting ${show(key)}: expected one of ${SETTING_KEYS.join(', ')}`,
+  );
+}
+
+/**
+ * Reject CDK context keys that look like a setting but are not spelled exactly like one (`AlertEmails`,
+ * `alert-emails`, `alertEmail`): CDK would pass them on and nothing would read them. CDK's own keys
+ * (`aws:cdk:...`, `@aws-cdk/...:...`, `cli-telemetry`) and other tools' keys are left alone.
+ */
+export function checkContextKeys(keys: readonly string[]): void {
+  for (const key of keys) {
+    if ((SETTING_KEYS as readonly string[]).includes(key)) continue;
+    // A plain camelCase word is meant for us (the rule before the suggestions); anything else only when
+    // it folds onto a setting.
+    const looksLikeOurs = /^[a-z][a-zA-Z0-9]*$/.test(key) || SETTING_KEYS.some((s) => fold(s) === fold(key));
+    if (looksLikeOurs) throw unknownSetting(key);
+  }
+}
+
+/**
+ * Each reminder threshold must be reachable: a run every P hours is guaranteed to land in a window only if
+ * the window is at least P long. Reminder h is sent by the first run with hours left in (next smaller
+ * threshold, h] (several crossed in one run send one reminder, for the nearest), and the last one by a
+ * run in (0, h] (at 0 the incident expires instead). So every gap between thresholds, and the smallest
+ * threshold itself, must be at least one schedule period, or that reminder is silently merged or skipped.
+ */
+function checkRemindersReachable(descending: readonly number[], schedule: string, periodHours: number): void {
+  for (const [i, hours] of descending.entries()) {
+    const next = descending[i + 1] ?? 0;
+    if (hours - next < periodHours) {
+      throw new ConfigError(
+        `reminderHours: ${hours} cannot be reached with schedule ${schedule}: each reminder must be at least one schedule period (${periodHours} h) before the deadline and from the next reminder; got ${descending.join(',')}`,
+      );
+    }
+  }
+}
+
 /** Validate every setting once; unknown keys are rejected so a typo is not silently ignored. */
 export function resolveSettings(options: DkimSentinelOptions, defaults: { region: string }): DkimSentinelSettings {
   for (const key of Object.keys(options)) {
-    if (!(SETTING_KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown setting ${show(key)}: expected one of ${SETTING_KEYS.join(', ')}`);
-    }
+    if (!(SETTING_KEYS as readonly string[]).includes(key)) throw unknownSetting(key);
   }
   const schedule = options.schedule ?? 'rate(1 hour)';
   const match =
@@ -152,9 +232,8 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
       throw new ConfigError(`regions: ${show(region)} is not an AWS region name (expected e.g. eu-west-1)`);
   // Default: the region the stack is deployed to (a deploy-time token in an environment-agnostic stack).
   if (regions.length === 0) regions.push(defaults.region);
-  const alertEmails = toList('alertEmails', options.alertEmails);
-  for (const email of alertEmails)
-    if (!EMAIL.test(email)) throw new ConfigError(`alertEmails: ${show(email)} is not an email address`);
+  const alertEmails = emailList('alertEmails', options.alertEmails);
+  const opsEmails = emailList('opsEmails', options.opsEmails);
   const slackWorkspaceId = optionalString(
     'slackWorkspaceId',
     options.slackWorkspaceId,
@@ -189,6 +268,8 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
         `reminderHours: ${h} is not inside the grace period of ${graceDays} days (${graceDays * 24} hours)`,
       );
   }
+  const remindersDescending = [...new Set(reminderHours)].sort((a, b) => b - a);
+  checkRemindersReachable(remindersDescending, (schedule as string).trim(), minutes / 60);
   const logLevel = String(options.logLevel ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
     throw new ConfigError(`logLevel must be one of DEBUG, INFO, WARN, ERROR, got ${show(options.logLevel)}`);
@@ -214,12 +295,13 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     scheduleMinutes: minutes,
     regions: [...new Set(regions)],
     alertEmails,
+    opsEmails,
     slackWorkspaceId,
     slackChannelId,
     slackWebhookSecretName,
     resolvers: resolvers.length > 0 ? resolvers : DEFAULT_RESOLVERS,
     graceDays,
-    reminderHours: [...new Set(reminderHours)].sort((a, b) => b - a),
+    reminderHours: remindersDescending,
     confirmRuns: toInteger('confirmRuns', options.confirmRuns, 2, 1, 10),
     confirmOnEveryServer: toBoolean('confirmOnEveryServer', options.confirmOnEveryServer, true),
     cannotVerifyRuns: toInteger('cannotVerifyRuns', options.cannotVerifyRuns, 3, 1, 100),

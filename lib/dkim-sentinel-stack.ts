@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ConfigError, type DkimSentinelOptions, SETTING_KEYS } from './config';
+import { checkContextKeys, type DkimSentinelOptions, SETTING_KEYS } from './config';
 import { DkimSentinel } from './dkim-sentinel';
 
 export interface DkimSentinelStackProps extends StackProps {
@@ -17,26 +17,37 @@ export class DkimSentinelStack extends Stack {
       description: 'ses-dkim-sentinel: watches SES DKIM records and alerts before SES revokes DKIM',
       ...props,
     });
-    // A mistyped key (`-c alertEmail=...`) must not be ignored. CDK's own context keys contain ':' or '-'.
-    for (const key of Object.keys(this.node.getAllContext())) {
-      if (/^[a-z][a-zA-Z0-9]*$/.test(key) && !(SETTING_KEYS as readonly string[]).includes(key)) {
-        throw new ConfigError(`unknown setting "${key}": expected one of ${SETTING_KEYS.join(', ')}`);
-      }
-    }
+    // A mistyped key (`-c alertEmail=...`, `-c AlertEmails=...`, `-c alert-emails=...`) must not be ignored.
+    checkContextKeys(Object.keys(this.node.getAllContext()));
     const options: Record<string, unknown> = { ...props.settings };
     for (const key of SETTING_KEYS) {
       const value = this.node.tryGetContext(key);
       if (options[key] === undefined && value !== undefined) options[key] = value;
     }
     this.sentinel = new DkimSentinel(this, 'Sentinel', options);
+    const { alerting, monitoring, scanner } = this.sentinel;
     new CfnOutput(this, 'AlertTopicArn', {
-      value: this.sentinel.alerting.topic.topicArn,
+      value: alerting.topic.topicArn,
       description: 'Subscribe more endpoints here',
     });
-    new CfnOutput(this, 'DashboardName', { value: this.sentinel.monitoring.dashboard.dashboardName });
+    if (alerting.opsTopic) {
+      new CfnOutput(this, 'OpsTopicArn', {
+        value: alerting.opsTopic.topicArn,
+        description: "The monitor's own alarms go here (opsEmails)",
+      });
+    }
+    new CfnOutput(this, 'DashboardName', { value: monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${monitoring.dashboard.dashboardName}`,
+      description: 'The CloudWatch dashboard of the monitor',
+    });
     new CfnOutput(this, 'ScannerFunctionName', {
-      value: this.sentinel.scanner.function.functionName,
+      value: scanner.function.functionName,
       description: 'Invoke it to scan now',
+    });
+    new CfnOutput(this, 'TestAlertCommand', {
+      value: `aws lambda invoke --function-name ${scanner.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"test":true}' --region ${this.region} /dev/stdout`,
+      description: 'Sends a TEST notification through every alert channel: run it after deploying',
     });
   }
 }

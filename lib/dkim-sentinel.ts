@@ -23,7 +23,15 @@ export class DkimSentinel extends Construct {
   constructor(scope: Construct, id: string, props: DkimSentinelProps = {}) {
     super(scope, id);
     this.settings = resolveSettings(props, { region: Stack.of(this).region });
-    this.alerting = new DkimAlerting(this, 'Alerting', { settings: this.settings });
+    // Alarm names are unique per account and region: prefix them with the stack's name and this
+    // construct's path in it, so two stacks (or two sentinels in one stack) never collide.
+    const stack = Stack.of(this);
+    const pathInStack = this.node.scopes
+      .slice(stack.node.scopes.length)
+      .map((scope) => scope.node.id)
+      .join('-');
+    const alarmNamePrefix = `${stack.stackName}-${pathInStack}-`;
+    this.alerting = new DkimAlerting(this, 'Alerting', { settings: this.settings, alarmNamePrefix });
     this.state = new DkimState(this, 'State');
     this.scanner = new DkimScanner(this, 'Scanner', {
       stateTable: this.state.table,
@@ -37,7 +45,10 @@ export class DkimSentinel extends Construct {
       scanner: this.scanner.function,
       scannerLogGroup: this.scanner.logGroup,
       failedInvocations: this.scanner.failedInvocations,
-      topic: this.alerting.topic,
+      alertTopic: this.alerting.topic,
+      alarmTopic: this.alerting.alarmTopic,
+      opsTopic: this.alerting.opsTopic,
+      alarmNamePrefix,
     });
   }
 }

@@ -15,7 +15,14 @@ export interface DkimMonitoringProps {
   /** The scanner's log group, for the identities-in-trouble table (no per-metric cost). */
   readonly scannerLogGroup: logs.ILogGroup;
   readonly failedInvocations: sqs.IQueue;
-  readonly topic: sns.ITopic;
+  /** The DKIM alert topic: its delivery failures are watched. */
+  readonly alertTopic: sns.ITopic;
+  /** Where the monitor's own alarms notify (the ops topic when there is one, else the alert topic). */
+  readonly alarmTopic: sns.ITopic;
+  /** The ops topic, when there is one: its delivery failures are reported on the alert topic. */
+  readonly opsTopic?: sns.ITopic;
+  /** Every alarm's name starts with this (the topics let only alarms so named publish). */
+  readonly alarmNamePrefix: string;
 }
 
 /** A metric the scanner emits per run (dimension `service`). */
@@ -39,14 +46,20 @@ export class DkimMonitoring extends Construct {
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly failedInvocationsAlarm: cloudwatch.Alarm;
   readonly discoveryErrorsAlarm: cloudwatch.Alarm;
+  /** The alert topic could not deliver a notification (an email bounced, Chatbot refused it). */
+  readonly alertDeliveryAlarm: cloudwatch.Alarm;
+  /** The ops topic could not deliver a notification; notifies the alert topic. */
+  readonly opsDeliveryAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DkimMonitoringProps) {
     super(scope, id);
     const period = Duration.minutes(props.settings.scheduleMinutes);
-    const notify = new actions.SnsAction(props.topic);
+    const notify = new actions.SnsAction(props.alarmTopic);
+    const alarmName = (name: string) => `${props.alarmNamePrefix}${name}`;
 
     // No completed run within two schedule periods. Missing data is breaching: no data IS the failure.
     this.heartbeatAlarm = new cloudwatch.Alarm(this, 'Heartbeat', {
+      alarmName: alarmName('Heartbeat'),
       alarmDescription: `SES DKIM sentinel: no scan completed within two schedule periods (${props.settings.schedule}); DKIM is not being watched.`,
       metric: runMetric(MetricName.RunCompleted, period),
       threshold: 1,
@@ -55,6 +68,7 @@ export class DkimMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ScannerErrors', {
+      alarmName: alarmName('ScannerErrors'),
       alarmDescription: 'SES DKIM sentinel: the scanner failed (see its log group).',
       metric: props.scanner.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
@@ -63,18 +77,19 @@ export class DkimMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.failedInvocationsAlarm = new cloudwatch.Alarm(this, 'FailedInvocations', {
+      alarmName: alarmName('FailedInvocations'),
       alarmDescription:
-        'SES DKIM sentinel: a scheduled scan could not run even after retries (messages in the failed-invocations queue).',
-      metric: props.failedInvocations.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
+        'SES DKIM sentinel: a scheduled scan could not run even after retries (a message arrived in the failed-invocations queue).',
+      // Messages arriving, not messages waiting: the queue keeps them 14 days, and an alarm on the backlog
+      // would stay in ALARM all that time and hide every later failure.
+      metric: props.failedInvocations.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.discoveryErrorsAlarm = new cloudwatch.Alarm(this, 'DiscoveryErrors', {
+      alarmName: alarmName('DiscoveryErrors'),
       alarmDescription:
         'SES DKIM sentinel: SES could not be read in a region or for an identity (permissions? throttling?); those identities are not watched.',
       metric: runMetric(MetricName.DiscoveryErrors, period, 'Maximum'),
@@ -83,14 +98,48 @@ export class DkimMonitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [
+    const deliveryFailures = (topic: sns.ITopic) =>
+      topic.metric('NumberOfNotificationsFailed', { period: Duration.minutes(5), statistic: 'Sum' });
+    // An alarm on the alert topic's failures that notified the alert topic would report a broken channel
+    // through itself: with opsEmails it goes to the ops topic. Without, it still reaches the subscribers
+    // that work (one address bounces, the others and Slack get it); opsEmails gives it a separate channel.
+    this.alertDeliveryAlarm = new cloudwatch.Alarm(this, 'AlertDeliveryFailures', {
+      alarmName: alarmName('AlertDeliveryFailures'),
+      alarmDescription:
+        'SES DKIM sentinel: the alert topic could not deliver a notification (a bounced email, a broken Chatbot subscription).',
+      metric: deliveryFailures(props.alertTopic),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const selfAlarms = [
       this.heartbeatAlarm,
       this.errorsAlarm,
       this.failedInvocationsAlarm,
       this.discoveryErrorsAlarm,
-    ]) {
+      this.alertDeliveryAlarm,
+    ];
+    for (const alarm of selfAlarms) {
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
+    }
+    if (props.opsTopic) {
+      // The ops channel's own failures go the other way, to the alert topic.
+      this.opsDeliveryAlarm = new cloudwatch.Alarm(this, 'OpsDeliveryFailures', {
+        alarmName: alarmName('OpsDeliveryFailures'),
+        alarmDescription:
+          'SES DKIM sentinel: the ops topic could not deliver a notification about the monitor (a bounced opsEmails address).',
+        metric: deliveryFailures(props.opsTopic),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      const toAlerts = new actions.SnsAction(props.alertTopic);
+      this.opsDeliveryAlarm.addAlarmAction(toAlerts);
+      this.opsDeliveryAlarm.addOkAction(toAlerts);
+      selfAlarms.push(this.opsDeliveryAlarm);
     }
 
     const perIdentity = (name: string, label: string) =>
@@ -123,7 +172,7 @@ export class DkimMonitoring extends Construct {
           }),
           new cloudwatch.AlarmStatusWidget({
             title: 'The monitor itself',
-            alarms: [this.heartbeatAlarm, this.errorsAlarm, this.failedInvocationsAlarm, this.discoveryErrorsAlarm],
+            alarms: selfAlarms,
             width: 12,
             height: 4,
           }),

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type DkimSentinelOptions, resolveSettings } from '../../lib/config';
 import { synthTemplate } from './synth';
@@ -9,6 +10,7 @@ describe('resolveSettings', () => {
       scheduleMinutes: 60,
       regions: ['eu-west-1'],
       alertEmails: [],
+      opsEmails: [],
       slackWorkspaceId: undefined,
       slackChannelId: undefined,
       slackWebhookSecretName: undefined,
@@ -82,6 +84,11 @@ describe('resolveSettings', () => {
       'alertEmails: "not-an-email" is not an email address',
     ],
     [
+      'a bad ops email',
+      { opsEmails: 'ops@example.com;dns@example.com' },
+      'opsEmails: "ops@example.com;dns@example.com" is not an email address',
+    ],
+    [
       'a Slack workspace without a channel',
       { slackWorkspaceId: 'T0' },
       'slackWorkspaceId and slackChannelId go together',
@@ -113,10 +120,98 @@ describe('resolveSettings', () => {
     ],
     ['zone IDs without repair', { autoRepairZoneIds: 'Z0123' }, 'autoRepairZoneIds is set but autoRepair is not'],
     ['an unknown key', { alertEmail: 'a@example.com' } as DkimSentinelOptions, 'unknown setting "alertEmail"'],
+    [
+      'a setting in PascalCase',
+      { AlertEmails: 'a@example.com' } as DkimSentinelOptions,
+      'unknown setting "AlertEmails": did you mean "alertEmails"?',
+    ],
+    [
+      'a setting in kebab-case',
+      { 'reminder-hours': '24' } as DkimSentinelOptions,
+      'unknown setting "reminder-hours": did you mean "reminderHours"?',
+    ],
+    [
+      'a key nothing like a setting',
+      { colour: 'blue' } as DkimSentinelOptions,
+      'unknown setting "colour": expected one of schedule, regions, alertEmails',
+    ],
+    [
+      'a reminder a 12-hour schedule cannot reach before the deadline',
+      { schedule: 'rate(12 hours)', reminderHours: '72,24,6' },
+      'reminderHours: 6 cannot be reached with schedule rate(12 hours): each reminder must be at least one schedule period (12 h) before the deadline and from the next reminder; got 72,24,6',
+    ],
+    [
+      'two reminders closer than the schedule period',
+      { schedule: 'rate(6 hours)', reminderHours: '72,70,24' },
+      'reminderHours: 72 cannot be reached with schedule rate(6 hours)',
+    ],
+    [
+      'a reminder a 90-minute schedule cannot reach',
+      { schedule: 'rate(90 minutes)', reminderHours: '24,1' },
+      'reminderHours: 1 cannot be reached with schedule rate(90 minutes): each reminder must be at least one schedule period (1.5 h)',
+    ],
   ];
   it.each(bad)('rejects %s with one line naming the key and value', (_label, options, message) => {
     expect(() => resolveSettings(options, { region: 'eu-west-1' })).toThrow(ConfigError);
     expect(() => resolveSettings(options, { region: 'eu-west-1' })).toThrow(message);
+  });
+});
+
+describe('reminder reachability', () => {
+  /** Hours left at each run of a schedule with this phase, until the deadline passes. */
+  const runsAt = (phase: number, period: number, from: number) => {
+    const lefts: number[] = [];
+    for (let left = from - phase; left > -period; left -= period) lefts.push(left);
+    return lefts;
+  };
+  /** The thresholds that got their own reminder, the way the lifecycle sends them (nearest of those crossed). */
+  const remindersSent = (thresholds: number[], lefts: number[]) => {
+    const sent = new Set<number>();
+    const own = new Set<number>();
+    for (const left of lefts) {
+      if (left <= 0) break;
+      const due = thresholds.filter((h) => left <= h && !sent.has(h));
+      if (due.length > 0) own.add(Math.min(...due));
+      for (const h of due) sent.add(h);
+    }
+    return own;
+  };
+
+  it('accepts exactly the settings where every schedule phase sends every reminder', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(15, 30, 60, 90, 120, 180, 360, 720),
+        fc.uniqueArray(fc.integer({ min: 1, max: 119 }), { minLength: 1, maxLength: 4 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (minutes, hours, phaseFraction) => {
+          const schedule =
+            minutes % 60 === 0 ? `rate(${minutes / 60} hour${minutes === 60 ? '' : 's'})` : `rate(${minutes} minutes)`;
+          const period = minutes / 60;
+          const thresholds = [...hours].sort((a, b) => b - a);
+          let accepted = true;
+          try {
+            resolveSettings({ schedule, reminderHours: hours }, { region: 'eu-west-1' });
+          } catch (error) {
+            expect(error).toBeInstanceOf(ConfigError);
+            accepted = false;
+          }
+          // A reminder is missed only if a run lands just at or below a window's lower edge: try those
+          // phases (a run exactly at each threshold and at the deadline) and a random one.
+          const from = 121;
+          const edges = [...thresholds, 0].map((h) => (((from - h) % period) + period) % period);
+          const phases = [phaseFraction * period, ...edges];
+          const allSent = phases.every(
+            (phase) => remindersSent(thresholds, runsAt(phase, period, from)).size === thresholds.length,
+          );
+          expect(accepted).toBe(allSent);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('accepts the defaults with the slowest schedule that reaches them', () => {
+    expect(resolveSettings({ schedule: 'rate(6 hours)' }, { region: 'eu-west-1' }).reminderHours).toEqual([72, 24, 6]);
   });
 });
 
@@ -125,6 +220,34 @@ describe('context values', () => {
     expect(() => synthTemplate({}, { context: { alertEmail: 'a@example.com' } })).toThrow(
       'unknown setting "alertEmail"',
     );
+  });
+
+  it.each([
+    ['AlertEmails', 'alertEmails'],
+    ['alert-emails', 'alertEmails'],
+    ['ALERT_EMAILS', 'alertEmails'],
+    ['encrypt-topic', 'encryptTopic'],
+  ])('fails synth on the context key %s, naming %s', (key, meant) => {
+    expect(() => synthTemplate({}, { context: { [key]: 'x' } })).toThrow(
+      `unknown setting "${key}": did you mean "${meant}"?`,
+    );
+  });
+
+  it("leaves CDK's own and other tools' context keys alone", () => {
+    expect(() =>
+      synthTemplate(
+        {},
+        {
+          context: {
+            'cli-telemetry': false,
+            '@aws-cdk/aws-lambda:recognizeLayerVersion': true,
+            'aws:cdk:enable-path-metadata': true,
+            'acknowledged-issue-numbers': [1234],
+            'my-team:owner': 'dns',
+          },
+        },
+      ),
+    ).not.toThrow();
   });
 
   it('reads settings from context', () => {

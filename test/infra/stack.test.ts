@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
@@ -67,7 +68,7 @@ describe('DkimSentinelStack', () => {
       },
     });
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
     });
   });
@@ -223,7 +224,9 @@ describe('DkimSentinelStack', () => {
         'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
         'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
       },
-      'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'] },
+      'ForAllValues:StringLike': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['????????????????????????????????._domainkey.*'],
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DKIM_AUTO_REPAIR: 'true' }) },
@@ -239,6 +242,7 @@ describe('DkimSentinelStack', () => {
           slackChannelId: 'C0',
           slackWebhookSecretName: 'hook',
           encryptTopic: true,
+          opsEmails: ['ops@example.com'],
         },
         { nag: true },
       ),
@@ -292,6 +296,30 @@ describe('the bundled handler', () => {
     } finally {
       process.env = saved;
     }
+    // The source map ships and the function reads it: an error's stack names the TypeScript source.
+    expect(existsSync(join(assetDir as string, 'index.js.map'))).toBe(true);
+    Template.fromStack(app.node.findChild('Bundled') as Stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+    const failing = spawnSync(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        '-e',
+        `require(${JSON.stringify(join(assetDir as string, 'index.js'))}).handler({}, new Proxy({}, { get() { throw new Error('probe'); } })).catch((e) => console.log(e.stack))`,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          DKIM_REGIONS: 'eu-west-1',
+          DKIM_RESOLVERS: '1.1.1.1',
+          DKIM_ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+          DKIM_STATE_TABLE: 'dkim-state',
+        },
+      },
+    );
+    expect(failing.stdout).toMatch(/lambda\/handler\.ts:\d+/);
   }, 60_000);
 });
 
