@@ -1,6 +1,8 @@
 import type { Health, IdentityReport } from './assess-identity';
 import type { Finding } from './findings';
 import type { Stage } from './lifecycle';
+import { chatbotCode, chatbotText, slackCode, slackText, visibleText } from './markup-escape';
+import { sesv2Command } from './shell-words';
 
 /** Where the alert comes from, for its text and links. */
 export interface AlertContext {
@@ -113,7 +115,7 @@ function clockLine(view: NotificationView | undefined, identity: string, region:
   if (!view) return [];
   if (view.stage === 'EXPIRED') {
     return [
-      `The grace period has passed or SES has revoked DKIM. Publish every record below, then restart DKIM setup in SES: console > Identities > ${identity} > Authentication > DKIM > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${identity} --signing-attributes-origin AWS_SES --region ${region} (this may issue new tokens: publish the records SES then shows).`,
+      `The grace period has passed or SES has revoked DKIM. Publish every record below, then restart DKIM setup in SES: console > Identities > ${identity} > Authentication > DKIM > Edit, or ${sesv2Command('put-email-identity-dkim-signing-attributes', identity, region, ['--signing-attributes-origin', 'AWS_SES'])} (this may issue new tokens: publish the records SES then shows).`,
     ];
   }
   if (view.stage === 'RESOLVED') return ['Every DKIM record is verified again on every nameserver and resolver.'];
@@ -126,7 +128,10 @@ function allFindings(report: IdentityReport): Finding[] {
 }
 
 function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 40)}\n[... ${text.length - max + 40} characters cut]`;
+  if (text.length <= max) return text;
+  // Never cut an escaped `&amp;`/`&lt;`/`&gt;` in half: a bare `&` would be left behind.
+  const kept = text.slice(0, max - 40).replace(/&[a-z]{0,3}$/, '');
+  return `${kept}\n[... ${text.length - kept.length} characters cut]`;
 }
 
 /** Render one identity's alert for every channel. Pure. */
@@ -181,16 +186,21 @@ export function renderIdentityAlert(
       ...recordLines,
       '',
       `SES console: ${consoleUrl}`,
-    ].join('\n'),
+    ]
+      .map(visibleText)
+      .join('\n'),
     MAX_TEXT,
   );
   const nextSteps = [
     ...[
       ...new Set(
-        fixes.map((x) => `${x.action === 'publish' ? 'Publish' : 'Remove'} \`${x.name} ${x.type} ${x.value}\``),
+        fixes.map(
+          (x) =>
+            `${x.action === 'publish' ? 'Publish' : 'Remove'} \`${chatbotCode(`${x.name} ${x.type} ${x.value}`)}\``,
+        ),
       ),
     ],
-    ...[...new Set(findings.map((f) => `Verify: \`${f.dig}\``))].slice(0, 5),
+    ...[...new Set(findings.map((f) => `Verify: \`${chatbotCode(f.dig)}\``))].slice(0, 5),
   ].slice(0, 10);
   const chatbot: ChatbotNotification = {
     version: '1.0',
@@ -198,13 +208,13 @@ export function renderIdentityAlert(
     id: `dkim-${report.region}-${report.identity}-${label}`,
     content: {
       textType: 'client-markdown',
-      title: subject,
+      title: chatbotText(subject),
       description: truncate(
         [
-          `*${headline(view, report.health, where)}*`,
+          `*${chatbotText(headline(view, report.health, where))}*`,
           summary,
-          ...clockLine(view, report.identity, report.region),
-          ...findings.map((f) => `• *${f.code}*: ${f.message}`),
+          ...clockLine(view, report.identity, report.region).map(chatbotText),
+          ...findings.map((f) => `• *${f.code}*: ${chatbotText(f.message)}`),
           `<${consoleUrl}|Open in the SES console>`,
         ].join('\n'),
         3500,
@@ -214,9 +224,9 @@ export function renderIdentityAlert(
     },
     metadata: {
       threadId: `dkim-${report.region}-${report.identity}`,
-      summary: subject,
+      summary: chatbotText(subject),
       eventType: view ? `Dkim${view.stage}` : 'DkimHealth',
-      relatedResources: [report.identity],
+      relatedResources: [chatbotText(report.identity)],
       additionalContext: {
         health: report.health,
         region: report.region,
@@ -227,7 +237,10 @@ export function renderIdentityAlert(
   };
   const findingBlocks = findings.map((f) => ({
     type: 'section',
-    text: { type: 'mrkdwn', text: truncate(`*${f.code}*: ${f.message}\n\`${f.dig}\``, MAX_SLACK_TEXT) },
+    text: {
+      type: 'mrkdwn',
+      text: truncate(`*${f.code}*: ${slackText(f.message)}\n\`${slackCode(f.dig)}\``, MAX_SLACK_TEXT),
+    },
   }));
   const room = MAX_SLACK_BLOCKS - 3;
   const blocks: unknown[] = [
@@ -237,9 +250,11 @@ export function renderIdentityAlert(
       text: {
         type: 'mrkdwn',
         text: truncate(
-          [summary, ...clockLine(view, report.identity, report.region), `SES DKIM status: *${report.sesStatus}*`].join(
-            '\n',
-          ),
+          [
+            summary,
+            ...clockLine(view, report.identity, report.region).map(slackText),
+            `SES DKIM status: *${report.sesStatus}*`,
+          ].join('\n'),
           MAX_SLACK_TEXT,
         ),
       },
@@ -255,10 +270,10 @@ export function renderIdentityAlert(
       : findingBlocks),
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${report.identity} in the SES console>` }],
+      elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${slackText(report.identity)} in the SES console>` }],
     },
   ];
-  return { subject, text, chatbot, slack: { text: subject, blocks } };
+  return { subject, text, chatbot, slack: { text: slackText(subject), blocks } };
 }
 
 /**
@@ -318,7 +333,9 @@ export function renderDigest(
       ...(findings.length > 5 ? [`- ... and ${findings.length - 5} more findings`] : []),
       `  SES console: ${sesConsoleUrl(report.identity, report.region)}`,
       '',
-    ].join('\n');
+    ]
+      .map(visibleText)
+      .join('\n');
     if (length + section.length > MAX_TEXT - 200) {
       cut++;
       continue;
@@ -340,8 +357,8 @@ export function renderDigest(
     id: `dkim-digest-${sorted[0]?.view.stage ?? 'none'}-${items.length}`,
     content: {
       textType: 'client-markdown',
-      title: subject,
-      description: truncate(lines.map((l) => `• ${l}`).join('\n'), 3500),
+      title: chatbotText(subject),
+      description: truncate(lines.map((l) => `• ${chatbotText(l)}`).join('\n'), 3500),
       nextSteps: [
         'Read the email digest or the scanner log for every finding and fix',
         'Open the SES DKIM sentinel dashboard',
@@ -350,16 +367,16 @@ export function renderDigest(
     },
     metadata: {
       threadId: 'dkim-digest',
-      summary: subject,
+      summary: chatbotText(subject),
       eventType: 'DkimDigest',
-      relatedResources: sorted.slice(0, 20).map((i) => i.report.identity),
+      relatedResources: sorted.slice(0, 20).map((i) => chatbotText(i.report.identity)),
       additionalContext: { identities: String(items.length) },
     },
   };
   const room = MAX_SLACK_BLOCKS - 2;
   const itemBlocks = lines.map((line) => ({
     type: 'section',
-    text: { type: 'mrkdwn', text: truncate(line, MAX_SLACK_TEXT) },
+    text: { type: 'mrkdwn', text: truncate(slackText(line), MAX_SLACK_TEXT) },
   }));
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
@@ -373,5 +390,5 @@ export function renderDigest(
         ]
       : itemBlocks),
   ];
-  return { subject, text, chatbot, slack: { text: subject, blocks } };
+  return { subject, text, chatbot, slack: { text: slackText(subject), blocks } };
 }
