@@ -276,7 +276,7 @@ export function diagnoseRecord(
         findings.push({
           code: 'BYODKIM_KEY_INVALID',
           severity: 'problem',
-          message: `The DKIM key at ${expected.name} is unusable on ${on}: ${verdict.reason}. Fix: publish ${describeExpected(expected)} with the complete public key (split long keys into several quoted strings, not several records).`,
+          message: `The DKIM key at ${expected.name} is unusable on ${on}: ${visibleText(verdict.reason)}. Fix: publish ${describeExpected(expected)} with the complete public key (split long keys into several quoted strings, not several records).`,
           servers: labels(group),
           dig: digCommand(expected.name, 'TXT', group[0]?.answer.server),
         });

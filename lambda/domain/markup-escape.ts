@@ -62,29 +62,28 @@ function neutralizeMentions(text: string): string {
 /**
  * Slack mrkdwn (Block Kit `mrkdwn` text and a message's `text`): after `<` is escaped no link, mention
  * (`<@U123>`, `<!channel>`, `<!here>`) or other control sequence can be written; plain `@here`-style
- * mentions are neutralized; non-printables made visible. Idempotent: escaping twice equals escaping once.
- * https://api.slack.com/reference/surfaces/formatting#escaping
+ * mentions are neutralized; non-printables made visible. Slack has no escape for a backtick, so each one
+ * in the data is shown as `ˋ` (U+02CB): the only backticks left are the renderer's own code spans, which
+ * data can therefore neither open nor close (the email and the CLI carry the exact bytes). Idempotent:
+ * escaping twice equals escaping once. https://api.slack.com/reference/surfaces/formatting#escaping
  */
 export function slackText(text: string): string {
-  return neutralizeMentions(slackEntities(visibleText(text)));
+  return neutralizeMentions(slackEntities(visibleText(text)).replace(/`/g, 'ˋ'));
 }
 
-/**
- * The inside of a Slack inline code span (the caller adds the backticks). Slack has no escape for a
- * backtick inside a code span, so each one is shown as `ˋ` (U+02CB) instead of ending the span early;
- * the email and the CLI carry the exact command.
- */
+/** The inside of a Slack inline code span (the caller adds the backticks): see {@link slackText}. */
 export function slackCode(text: string): string {
-  return slackText(text).replace(/`/g, 'ˋ');
+  return slackText(text);
 }
 
 /**
  * AWS Chatbot (Amazon Q Developer in chat applications) `client-markdown`: the chat client's own markdown,
  * Slack mrkdwn for the Slack channels this product configures, so everything {@link slackText} does; and
- * `[`/`]` become `［`/`］` so no standard-markdown link `[text](url)` forms in a client that reads those.
+ * `](` gets a space (`] (`) so no standard-markdown link `[text](url)` forms in a client that reads those
+ * (a JSON change batch in a command keeps its brackets).
  */
 export function chatbotText(text: string): string {
-  return slackText(text).replace(/\[/g, '［').replace(/\]/g, '］');
+  return slackText(text).replace(/\]\(/g, '] (');
 }
 
 /** The inside of a code span in AWS Chatbot `client-markdown` (see {@link slackCode}). */

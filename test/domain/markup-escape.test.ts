@@ -97,6 +97,15 @@ describe('slackText (Slack mrkdwn)', () => {
     );
   });
 
+  it('leaves no backtick, so data can neither open nor close a code span', () => {
+    fc.assert(
+      fc.property(hostile, (text) => {
+        expect(slackText(text)).not.toContain('`');
+      }),
+    );
+    expect(slackText('a`id`b')).toBe('aˋidˋb');
+  });
+
   it('keeps an email address readable and neutralizes broadcasts', () => {
     expect(slackText('ops@example.com')).toBe('ops@example.com');
     expect(slackText('<!channel> <https://evil.example|Open the SES console>')).toBe(
@@ -127,12 +136,13 @@ describe('chatbotText (AWS Chatbot client-markdown)', () => {
         const escaped = chatbotText(text);
         expect(escaped).not.toMatch(SLACK_ACTIVE);
         expect(escaped).not.toMatch(BARE_AMPERSAND);
-        expect(escaped).not.toMatch(/[[\]]/);
+        expect(escaped).not.toMatch(/\]\(/);
+        expect(escaped).not.toContain('`');
         expect(chatbotText(escaped)).toBe(escaped);
       }),
     );
     expect(chatbotText('[Open the SES console](https://evil.example)')).toBe(
-      '［Open the SES console］(https://evil.example)',
+      '[Open the SES console] (https://evil.example)',
     );
   });
 });
