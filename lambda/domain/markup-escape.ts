@@ -54,9 +54,16 @@ function slackEntities(text: string): string {
  * address (`ops@example.com`) is not a mention and is kept.
  */
 function neutralizeMentions(text: string): string {
-  return text
-    .replace(/@(?=(?:here|channel|everyone)\b)/gi, '＠')
-    .replace(/(^|[^\p{L}\p{N}._%+-])@(?=[\p{L}\p{N}_])/gu, '$1＠');
+  return neutralizeBroadcasts(text).replace(/(^|[^\p{L}\p{N}._%+-])@(?=[\p{L}\p{N}_])/gu, '$1＠');
+}
+
+function neutralizeBroadcasts(text: string): string {
+  return text.replace(/@(?=(?:here|channel|everyone)\b)/gi, '＠');
+}
+
+/** Entities, visible non-printables, and no backtick (see {@link slackText}). */
+function slackLiteral(text: string): string {
+  return slackEntities(visibleText(text)).replace(/`/g, 'ˋ');
 }
 
 /**
@@ -68,12 +75,16 @@ function neutralizeMentions(text: string): string {
  * escaping twice equals escaping once. https://api.slack.com/reference/surfaces/formatting#escaping
  */
 export function slackText(text: string): string {
-  return neutralizeMentions(slackEntities(visibleText(text)).replace(/`/g, 'ˋ'));
+  return neutralizeMentions(slackLiteral(text));
 }
 
-/** The inside of a Slack inline code span (the caller adds the backticks): see {@link slackText}. */
+/**
+ * The inside of a Slack inline code span (the caller adds the backticks): as {@link slackText}, except that
+ * `@word` stays as it is (`dig @192.0.2.1` must remain a working command; Slack resolves no mention inside
+ * a code span); `@here`, `@channel` and `@everyone` are still neutralized.
+ */
 export function slackCode(text: string): string {
-  return slackText(text);
+  return neutralizeBroadcasts(slackLiteral(text));
 }
 
 /**
