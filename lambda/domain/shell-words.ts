@@ -40,8 +40,8 @@ export function isCommandDnsName(name: string): boolean {
   return isValidDomainName(name.replace(/\.$/, '').toLowerCase());
 }
 
-/** An IPv4 or IPv6 address as the product writes it (digits, hex, `.` and `:` only). */
-const ADDRESS = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
+/** An IPv4 or IPv6 address as the product writes it (digits, hex, `.` and `:`; an IPv6 zone as `%eth0`). */
+const ADDRESS = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(?:%[A-Za-z0-9_.-]+)?)$/;
 
 /** A record type as dig takes it (`CNAME`, `TXT`, `TYPE65`). */
 const RECORD_TYPE = /^[A-Z][A-Z0-9]{0,15}$/;

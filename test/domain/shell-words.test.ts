@@ -136,6 +136,12 @@ describe('digCommand', () => {
     );
   });
 
+  it('takes IPv4, IPv6 (with a zone) and host names as the server', () => {
+    for (const server of ['192.0.2.1', '2001:db8::53', 'fe80::1%eth0', 'ns1.example.net']) {
+      expect(digCommandLine('example.com', 'NS', { server, options: [] })).toBe(`dig @${server} example.com NS`);
+    }
+  });
+
   it('gives no command for a server that is neither an address nor a host name', () => {
     expect(digCommandLine('example.com', 'NS', { server: '$(id)', options: [] })).toMatch(/^# no command: /);
   });
