@@ -3,8 +3,10 @@ import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
 import { Limiter } from './adapters/dns/limiter';
 import type { HostedZoneSource } from './adapters/route53-hosted-zones';
 import { assessIdentity, HEALTHS, type IdentityReport } from './domain/assess-identity';
+import { changeCommand } from './domain/diagnose-route53';
 import { planDkimChecks } from './domain/expected-records';
 import { digCommand, type Finding } from './domain/findings';
+import { visibleText } from './domain/markup-escape';
 import type { SesIdentity } from './domain/ses-identity';
 
 /** A region (or one identity in it) that SES could not describe. */
@@ -93,7 +95,7 @@ async function repair(route53: HostedZoneSource, reports: IdentityReport[]): Pro
             ? {
                 code: 'ROUTE53_CHECK_FAILED',
                 severity: 'warning',
-                message: `The automatic repair in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}) failed (${error}); make the change by hand: ${names.join('; ')}.`,
+                message: `The automatic repair in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}) failed (${visibleText(error)}); make the change by hand (${names.join('; ')}): ${changeCommand(batch)}`,
                 servers: [],
                 dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
               }

@@ -9,7 +9,7 @@ import { Route53HostedZones } from '../../lambda/adapters/route53-hosted-zones';
 import { SesIdentitySource } from '../../lambda/adapters/ses-identity-source';
 import { checkDkim, type IdentitySource } from '../../lambda/check-dkim';
 import { QUIET_HEALTHS } from '../../lambda/domain/assess-identity';
-import { renderText, toJsonReport } from '../../lambda/domain/render-report';
+import { renderJson, renderText } from '../../lambda/domain/render-report';
 import { InvalidIdentityError, isRegionName } from '../../lambda/domain/ses-identity';
 
 export const DEFAULT_RESOLVERS = ['1.1.1.1', '8.8.8.8', '9.9.9.9'];
@@ -202,7 +202,7 @@ export async function runCheckCommand(argv: readonly string[], env: NodeJS.Proce
     }
     io.out(
       options.json
-        ? JSON.stringify(toJsonReport(report.identities, report.errors), null, 2)
+        ? renderJson(report.identities, report.errors)
         : renderText(report.identities, report.errors, { colour: io.colour }),
     );
     const quiet = report.errors.length === 0 && report.identities.every((r) => QUIET_HEALTHS.has(r.health));

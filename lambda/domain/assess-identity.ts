@@ -5,6 +5,7 @@ import type { DkimPlan, ExpectedRecord } from './expected-records';
 import { digCommand, type Finding } from './findings';
 import { isDefinitive, type RecordAnswer, serverLabel, type ZoneObservation } from './observations';
 import type { DkimStatus, SesIdentity } from './ses-identity';
+import { sesv2Command } from './shell-words';
 
 /** One identity's DKIM health. Order matters for sorting: worst first. */
 export const HEALTHS = ['REVOKED', 'FAILING', 'AT_RISK', 'UNKNOWN', 'PENDING', 'DISABLED', 'HEALTHY'] as const;
@@ -102,7 +103,7 @@ function sesFindings(
   // The first record listed is the one to look at: the caller puts a broken one first.
   const dig = records[0]
     ? digCommand(records[0].name, records[0].type)
-    : `aws sesv2 get-email-identity --email-identity ${name} --region ${region}`;
+    : sesv2Command('get-email-identity', name, region);
   const staleView = sesSoaEvidence(identity, zone);
   const error = identity.verificationInfo?.errorType ? ` SES error: ${identity.verificationInfo.errorType}.` : '';
   const lastSuccess = identity.verificationInfo?.lastSuccessTimestamp
@@ -113,7 +114,7 @@ function sesFindings(
     findings.push({
       code: 'SIGNING_DISABLED',
       severity: 'info',
-      message: `DKIM signing is turned off for ${name} in SES (${region}); mail goes out without your DKIM signature. To sign: aws sesv2 put-email-identity-dkim-attributes --email-identity ${name} --signing-enabled --region ${region}`,
+      message: `DKIM signing is turned off for ${name} in SES (${region}); mail goes out without your DKIM signature. To sign: ${sesv2Command('put-email-identity-dkim-attributes', name, region, ['--signing-enabled'])}`,
       servers: [],
       dig,
     });

@@ -1,8 +1,9 @@
 import { checkDkimKey } from './dkim-key';
-import { printable } from './dns-name';
 import type { ExpectedRecord } from './expected-records';
 import { digCommand, type Finding, listInWords, type RecordFix } from './findings';
+import { nameForMessage, visibleText } from './markup-escape';
 import { isDefinitive, type RecordAnswer, serverLabel } from './observations';
+import { isCommandDnsName } from './shell-words';
 
 /** What one answer means for one expected record. */
 export type Verdict =
@@ -54,11 +55,11 @@ export function classifyAnswer(expected: ExpectedRecord, answer: RecordAnswer): 
 
 /** What a server answered, in one short phrase, to compare servers and to show the user. */
 export function answerSummary(answer: RecordAnswer): string {
-  const shortTxt = (t: string) => `TXT "${printable(t.length > 48 ? `${t.slice(0, 45)}...` : t)}"`;
+  const shortTxt = (t: string) => `TXT "${visibleText(t.length > 48 ? `${t.slice(0, 45)}...` : t)}"`;
   if (!isDefinitive(answer.outcome)) return answer.rcode;
   const parts: string[] = [];
   if (answer.cname !== undefined) {
-    parts.push(`CNAME ${printable(answer.cname)}`);
+    parts.push(`CNAME ${nameForMessage(answer.cname)}`);
     if (answer.server.view === 'public') {
       const keys = answer.txt ?? [];
       parts.push(keys.length > 0 ? `key ${keys.map(shortTxt).join(' ')}` : `no key (${answer.keyOutcome ?? 'NODATA'})`);
@@ -66,7 +67,7 @@ export function answerSummary(answer: RecordAnswer): string {
   } else if ((answer.txt?.length ?? 0) > 0) {
     parts.push(...(answer.txt ?? []).map(shortTxt));
   } else if ((answer.other?.length ?? 0) > 0) {
-    parts.push(...(answer.other ?? []).map(printable));
+    parts.push(...(answer.other ?? []).map(visibleText));
   } else {
     parts.push(answer.outcome === 'NXDOMAIN' ? 'NXDOMAIN (no such name)' : 'NODATA (name exists, no such record)');
   }
@@ -79,7 +80,7 @@ function publishFix(expected: ExpectedRecord): RecordFix {
 
 function describeExpected(expected: ExpectedRecord): string {
   return expected.kind === 'EASY_DKIM'
-    ? `${expected.name} CNAME ${expected.value}`
+    ? `${expected.name} CNAME ${nameForMessage(expected.value)}`
     : `${expected.name} TXT "v=DKIM1; k=rsa; p=<the public key of your BYODKIM key pair>"`;
 }
 
@@ -199,7 +200,7 @@ export function diagnoseRecord(
         findings.push({
           code: 'RECORD_MISMATCH',
           severity: 'problem',
-          message: `${expected.name} is CNAME ${printable(verdict.actual)} on ${on}, expected CNAME ${expected.value}. Fix: change the record's value to ${expected.value}.`,
+          message: `${expected.name} is CNAME ${nameForMessage(verdict.actual)} on ${on}, expected CNAME ${nameForMessage(expected.value)}. Fix: change the record's value to ${nameForMessage(expected.value)}.`,
           servers: labels(group),
           dig: digFor(group),
           fixes: [
@@ -222,9 +223,11 @@ export function diagnoseRecord(
         findings.push({
           code: 'DOUBLED_DOMAIN',
           severity: 'problem',
-          message: `The record was published as ${verdict.name} on ${on}: the DNS provider appended the domain a second time. Fix: rename it to ${expected.name} (in most consoles enter only the part before the zone name).`,
+          message: `The record was published as ${nameForMessage(verdict.name)} on ${on}: the DNS provider appended the domain a second time. Fix: rename it to ${expected.name} (in most consoles enter only the part before the zone name).`,
           servers: labels(group),
-          dig: digCommand(verdict.name, expected.type, group[0]?.answer.server),
+          dig: isCommandDnsName(verdict.name)
+            ? digCommand(verdict.name, expected.type, group[0]?.answer.server)
+            : digFor(group),
           fixes: [
             { action: 'remove', name: verdict.name, type: expected.type, value: verdict.values.join(' ') },
             publishFix(expected),
@@ -235,7 +238,7 @@ export function diagnoseRecord(
         findings.push({
           code: 'RECORD_PROXIED',
           severity: 'problem',
-          message: `${expected.name} answers ${printable(verdict.values.join(', '))} instead of a CNAME on ${on}: the record is proxied or flattened. Fix: make it a plain ${expected.type} (Cloudflare: "DNS only") to ${expected.value}.`,
+          message: `${expected.name} answers ${visibleText(verdict.values.join(', '))} instead of a CNAME on ${on}: the record is proxied or flattened. Fix: make it a plain ${expected.type} (Cloudflare: "DNS only") to ${nameForMessage(expected.value)}.`,
           servers: labels(group),
           dig: digCommand(expected.name, 'A', group[0]?.answer.server),
           fixes: [publishFix(expected)],
@@ -245,7 +248,7 @@ export function diagnoseRecord(
         findings.push({
           code: 'WRONG_RECORD_TYPE',
           severity: 'problem',
-          message: `${expected.name} is published as ${printable(verdict.values.join(', '))} on ${on}, but must be ${describeExpected(expected)}. Fix: delete that record and publish the ${expected.type}.${
+          message: `${expected.name} is published as ${visibleText(verdict.values.join(', '))} on ${on}, but must be ${describeExpected(expected)}. Fix: delete that record and publish the ${expected.type}.${
             expected.kind === 'EASY_DKIM' && verdict.values.some((v) => /p\s*=/.test(v))
               ? ' If nobody created that TXT, the DNS provider is flattening the CNAME (Cloudflare: CNAME flattening): SES needs the CNAME itself, so turn flattening off for this record.'
               : ''
@@ -259,16 +262,21 @@ export function diagnoseRecord(
         findings.push({
           code: 'KEY_MISSING',
           severity: 'problem',
-          message: `${expected.name} points to ${printable(verdict.target)} but no DKIM key is published there (seen by ${on}). Fix: check that the CNAME value is the exact token SES shows for this identity and region; if it is, SES has no key for it: re-create the DKIM setup.`,
+          message: isCommandDnsName(verdict.target)
+            ? `${expected.name} points to ${verdict.target} but no DKIM key is published there (seen by ${on}). Fix: check that the CNAME value is the exact token SES shows for this identity and region; if it is, SES has no key for it: re-create the DKIM setup.`
+            : `${expected.name} points to ${nameForMessage(verdict.target)}, so no DKIM key can be found there (seen by ${on}). Fix: point the CNAME at the host name that holds the key${expected.kind === 'EASY_DKIM' ? ` (${nameForMessage(expected.value)})` : ''}.`,
           servers: labels(group),
-          dig: digCommand(verdict.target, 'TXT', group[0]?.answer.server),
+          // The target itself cannot be queried when it is no DNS name: show the CNAME that points at it.
+          dig: isCommandDnsName(verdict.target)
+            ? digCommand(verdict.target, 'TXT', group[0]?.answer.server)
+            : digCommand(expected.name, 'CNAME', group[0]?.answer.server),
         });
         break;
       case 'KEY_INVALID':
         findings.push({
           code: 'BYODKIM_KEY_INVALID',
           severity: 'problem',
-          message: `The DKIM key at ${expected.name} is unusable on ${on}: ${verdict.reason}. Fix: publish ${describeExpected(expected)} with the complete public key (split long keys into several quoted strings, not several records).`,
+          message: `The DKIM key at ${expected.name} is unusable on ${on}: ${visibleText(verdict.reason)}. Fix: publish ${describeExpected(expected)} with the complete public key (split long keys into several quoted strings, not several records).`,
           servers: labels(group),
           dig: digCommand(expected.name, 'TXT', group[0]?.answer.server),
         });
@@ -286,7 +294,7 @@ export function diagnoseRecord(
     findings.push({
       code: 'LOOKUP_FAILED',
       severity: 'inconclusive',
-      message: `${expected.name} could not be checked on ${where(group)}: ${printable(why)}. This is inconclusive, not evidence that the record is missing; if it persists, check that server.`,
+      message: `${expected.name} could not be checked on ${where(group)}: ${visibleText(why)}. This is inconclusive, not evidence that the record is missing; if it persists, check that server.`,
       servers: labels(group),
       dig: digFor(group),
     });

@@ -1,7 +1,9 @@
-import { isAtOrBelow, normalizeName, printable } from './dns-name';
+import { isAtOrBelow, normalizeName } from './dns-name';
 import type { ExpectedRecord } from './expected-records';
 import { digCommand, type Finding, listInWords } from './findings';
+import { nameForMessage, visibleText } from './markup-escape';
 import type { ZoneObservation } from './observations';
+import { digCommandLine, isCommandDnsName, shellCommand } from './shell-words';
 
 /** A DKIM record set held by a Route 53 hosted zone. */
 export interface HostedZoneRecord {
@@ -55,13 +57,23 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 function describeRecords(records: readonly HostedZoneRecord[]): string {
   if (records.length === 0) return 'no DKIM records';
-  const shown = records.slice(0, 6).map((r) => `${r.name} ${r.type} ${r.values.map(printable).join(' ')}`);
+  const shown = records
+    .slice(0, 6)
+    .map((r) => `${nameForMessage(r.name)} ${visibleText(r.type)} ${r.values.map(visibleText).join(' ')}`);
   return `DKIM records ${shown.join('; ')}${records.length > 6 ? ` and ${records.length - 6} more` : ''}`;
 }
 
-/** The one-line command that applies a change batch. */
+/** The one-line command that applies a change batch (the batch as one single-quoted JSON word). */
 export function changeCommand(batch: Route53ChangeBatch): string {
-  return `aws route53 change-resource-record-sets --hosted-zone-id ${batch.hostedZoneId} --change-batch '${JSON.stringify(batch.changeBatch)}'`;
+  return shellCommand([
+    'aws',
+    'route53',
+    'change-resource-record-sets',
+    '--hosted-zone-id',
+    batch.hostedZoneId,
+    '--change-batch',
+    JSON.stringify(batch.changeBatch),
+  ]);
 }
 
 /**
@@ -83,7 +95,7 @@ export function diagnoseRoute53(
     findings.push({
       code: 'ROUTE53_CHECK_FAILED',
       severity: 'warning',
-      message: `The Route 53 check of ${domain} could not complete (${printable(route53.error)}); the DNS findings stand on their own.`,
+      message: `The Route 53 check of ${domain} could not complete (${visibleText(route53.error)}); the DNS findings stand on their own.`,
       servers: [],
       dig: fallbackDig,
     });
@@ -129,8 +141,14 @@ export function diagnoseRoute53(
         }`,
         servers: [...hosted.nameServers],
         dig: firstDkim
-          ? `dig @${hosted.nameServers[0] ?? 'ns'} +norecurse +noall +answer ${firstDkim.name} ${firstDkim.type}`
-          : `dig @${hosted.nameServers[0] ?? 'ns'} +norecurse +noall +answer +authority ${hosted.name} SOA`,
+          ? digCommandLine(firstDkim.name, firstDkim.type, {
+              server: hosted.nameServers[0] ?? 'ns',
+              options: ['+norecurse', '+noall', '+answer'],
+            })
+          : digCommandLine(hosted.name, 'SOA', {
+              server: hosted.nameServers[0] ?? 'ns',
+              options: ['+norecurse', '+noall', '+answer', '+authority'],
+            }),
       });
       continue;
     }
@@ -162,12 +180,23 @@ export function diagnoseRoute53(
       const cname = atName.find((r) => r.type === 'CNAME');
       const other = atName.filter((r) => r.type !== 'CNAME');
       if (cname?.values.length === 1 && normalizeName(cname.values[0] ?? '') === expected.value) continue;
+      if (!isCommandDnsName(expected.name) || !isCommandDnsName(expected.value)) {
+        // Never put a name that is not a DNS name into a change (or a command that would make one).
+        findings.push({
+          code: cname ? 'ZONE_RECORD_MISMATCH' : 'ZONE_RECORD_MISSING',
+          severity: 'problem',
+          message: `Route 53 hosted zone ${hosted.id} (${hosted.name}) does not hold ${nameForMessage(expected.name)} CNAME ${nameForMessage(expected.value)}, and no change is suggested: SES's DKIM settings for ${domain} name something that is not a valid DNS name. Check the identity's DKIM settings in SES.`,
+          servers: [],
+          dig,
+        });
+        continue;
+      }
       if (other.length > 0) {
         // A CNAME cannot sit beside other records, and the monitor never deletes: a person must.
         findings.push({
           code: 'ZONE_RECORD_MISMATCH',
           severity: 'problem',
-          message: `Route 53 hosted zone ${hosted.id} (${hosted.name}) has ${other.map((r) => `${r.type} ${r.values.map(printable).join(' ')}`).join(', ')} at ${expected.name}, where CNAME ${expected.value} must be. Fix: delete ${other.map((r) => r.type).join(' and ')} record there, then create the CNAME (not repaired automatically: that needs a delete).`,
+          message: `Route 53 hosted zone ${hosted.id} (${hosted.name}) has ${other.map((r) => `${visibleText(r.type)} ${r.values.map(visibleText).join(' ')}`).join(', ')} at ${expected.name}, where CNAME ${expected.value} must be. Fix: delete ${other.map((r) => visibleText(r.type)).join(' and ')} record there, then create the CNAME (not repaired automatically: that needs a delete).`,
           servers: [],
           dig,
         });
@@ -183,7 +212,7 @@ export function diagnoseRoute53(
         severity: 'problem',
         message: `${
           cname
-            ? `Route 53 hosted zone ${hosted.id} (${hosted.name}) has ${expected.name} CNAME ${cname.values.map(printable).join(' ')}, expected ${expected.value}.`
+            ? `Route 53 hosted zone ${hosted.id} (${hosted.name}) has ${expected.name} CNAME ${cname.values.map((v) => nameForMessage(v)).join(' ')}, expected ${expected.value}.`
             : `Route 53 hosted zone ${hosted.id} (${hosted.name}) has no ${expected.name} CNAME ${expected.value}.`
         } Fix: ${changeCommand(batch)}`,
         servers: [],

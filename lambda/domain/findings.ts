@@ -1,5 +1,6 @@
 import type { Route53ChangeBatch } from './diagnose-route53';
 import type { ServerRef } from './observations';
+import { digCommandLine } from './shell-words';
 
 /** Stable finding codes: part of the JSON output and documented in the README. Never rename one. */
 export const FINDING_CODES = [
@@ -50,19 +51,28 @@ export interface Finding {
   readonly message: string;
   /** Labels of the servers/resolvers the finding is about (empty when it is about SES). */
   readonly servers: readonly string[];
-  /** A dig command that shows the evidence. */
+  /**
+   * A dig command that shows the evidence, every word shell-quoted; a `# no command: ...` comment when the
+   * name involved is not a valid DNS name.
+   */
   readonly dig: string;
   readonly fixes?: readonly RecordFix[];
   /** The Route 53 change that fixes it, when the delegated zone is in this account's Route 53. */
   readonly route53Change?: Route53ChangeBatch;
 }
 
-/** A dig command that asks `server` (or the system resolver) what the product asked. */
+/**
+ * A dig command that asks `server` (or the system resolver) what the product asked, every word shell-quoted;
+ * a `#` comment instead when `name` is not a valid DNS name (the finding's message names it, escaped).
+ */
 export function digCommand(name: string, type: string, server?: ServerRef): string {
-  if (!server) return `dig +noall +answer ${name} ${type}`;
-  const port = server.port === 53 ? '' : ` -p ${server.port}`;
-  const recursion = server.view === 'authoritative' ? ' +norecurse' : '';
-  return `dig @${server.address}${port}${recursion} +noall +answer +comments ${name} ${type}`;
+  if (!server) return digCommandLine(name, type, { options: ['+noall', '+answer'] });
+  const recursion = server.view === 'authoritative' ? ['+norecurse'] : [];
+  return digCommandLine(name, type, {
+    server: server.address,
+    port: server.port,
+    options: [...recursion, '+noall', '+answer', '+comments'],
+  });
 }
 
 /** `a, b and c` */

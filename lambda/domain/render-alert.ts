@@ -1,6 +1,8 @@
 import type { Health, IdentityReport } from './assess-identity';
 import type { Finding } from './findings';
 import { type DeadlineKind, type Phase, type Stage, shortHash, stateKey } from './lifecycle';
+import { chatbotCode, chatbotText, slackCode, slackText, visibleText } from './markup-escape';
+import { sesv2Command } from './shell-words';
 
 /** Where the alert comes from, for its text and links. */
 export interface AlertContext {
@@ -93,9 +95,9 @@ export function sesStatusLine(report: IdentityReport): string {
       : report.sesStatus === 'TEMPORARY_FAILURE'
         ? 'SES has stopped signing until it finds the records again'
         : report.sesStatus === 'FAILED'
-          ? 'SES does not sign (setup revoked or failed)'
+          ? 'SES does not sign: the setup was revoked or failed'
           : report.sesStatus === 'PENDING'
-            ? 'SES does not sign yet (verifying)'
+            ? 'SES does not sign yet: it is verifying the setup'
             : 'SES does not sign';
   const setting = report.signingEnabled ? 'enabled' : 'disabled';
   const origin = report.signingOrigin ? `, ${originWords(report.signingOrigin)}` : '';
@@ -112,24 +114,18 @@ function replicaRegion(origin: string): string {
   return origin.slice('AWS_SES_'.length).toLowerCase().replace(/_/g, '-');
 }
 
-/** POSIX single-quoted shell word, unless it is plainly safe. */
-function word(text: string): string {
-  return /^[A-Za-z0-9._@%+=:,/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 /** How to restart DKIM setup for this identity, in a way that keeps its signing origin. */
 export function restartAdvice(report: IdentityReport): string {
-  const id = word(report.inheritedFrom ?? report.identity);
-  const region = word(report.region);
+  const id = report.inheritedFrom ?? report.identity;
   const origin = report.signingOrigin ?? 'AWS_SES';
   if (origin === 'EXTERNAL') {
-    return `restart BYODKIM with your selector and private key: aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${id} --signing-attributes-origin EXTERNAL --signing-attributes DomainSigningSelector=<selector>,DomainSigningPrivateKey=<base64 private key> --region ${region}, and publish the TXT record for that selector.`;
+    return `restart BYODKIM with your selector and private key: ${sesv2Command('put-email-identity-dkim-signing-attributes', id, report.region, ['--signing-attributes-origin', 'EXTERNAL', '--signing-attributes', 'DomainSigningSelector=<selector>,DomainSigningPrivateKey=<base64 private key>'])}, and publish the TXT record for that selector.`;
   }
   if (origin.startsWith('AWS_SES_')) {
-    const primary = word(replicaRegion(origin));
-    return `this identity replicates DKIM from its primary identity in ${replicaRegion(origin)}: restart setup there (aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${id} --signing-attributes-origin AWS_SES --region ${primary}); the replica follows.`;
+    const primary = replicaRegion(origin);
+    return `this identity replicates DKIM from its primary identity in ${primary}: restart setup there (${sesv2Command('put-email-identity-dkim-signing-attributes', id, primary, ['--signing-attributes-origin', 'AWS_SES'])}); the replica follows.`;
   }
-  return `restart Easy DKIM: console > Identities > ${report.inheritedFrom ?? report.identity} > Authentication > DKIM > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${id} --signing-attributes-origin AWS_SES --region ${region} (this may issue new tokens: publish the records SES then shows).`;
+  return `restart Easy DKIM: console > Identities > ${id} > Authentication > DKIM > Edit, or ${sesv2Command('put-email-identity-dkim-signing-attributes', id, report.region, ['--signing-attributes-origin', 'AWS_SES'])} (this may issue new tokens: publish the records SES then shows).`;
 }
 
 /** The SES console page of an identity. */
@@ -263,7 +259,10 @@ function allFindings(report: IdentityReport): Finding[] {
 }
 
 function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 40)}\n[... ${text.length - max + 40} characters cut]`;
+  if (text.length <= max) return text;
+  // Never cut an escaped `&amp;`/`&lt;`/`&gt;` in half: a bare `&` would be left behind.
+  const kept = text.slice(0, max - 40).replace(/&[a-z]{0,3}$/, '');
+  return `${kept}\n[... ${text.length - kept.length} characters cut]`;
 }
 
 /** Render one identity's alert for every channel. Pure. */
@@ -319,16 +318,21 @@ export function renderIdentityAlert(
       ...recordLines,
       '',
       `SES console: ${consoleUrl}`,
-    ].join('\n'),
+    ]
+      .map(visibleText)
+      .join('\n'),
     MAX_TEXT,
   );
   const nextSteps = [
     ...[
       ...new Set(
-        fixes.map((x) => `${x.action === 'publish' ? 'Publish' : 'Remove'} \`${x.name} ${x.type} ${x.value}\``),
+        fixes.map(
+          (x) =>
+            `${x.action === 'publish' ? 'Publish' : 'Remove'} \`${chatbotCode(`${x.name} ${x.type} ${x.value}`)}\``,
+        ),
       ),
     ],
-    ...[...new Set(findings.map((f) => `Verify: \`${f.dig}\``))].slice(0, 5),
+    ...[...new Set(findings.map((f) => `Verify: \`${chatbotCode(f.dig)}\``))].slice(0, 5),
   ].slice(0, 10);
   const chatbot: ChatbotNotification = {
     version: '1.0',
@@ -336,13 +340,13 @@ export function renderIdentityAlert(
     id: `dkim-${report.region}-${report.identity}-${label}`,
     content: {
       textType: 'client-markdown',
-      title: subject,
+      title: chatbotText(subject),
       description: truncate(
         [
-          `*${headline(view, report.health, where)}*`,
+          `*${chatbotText(headline(view, report.health, where))}*`,
           summary,
-          ...clockLine(view, report, graceDays),
-          ...findings.map((f) => `• *${f.code}*: ${f.message}`),
+          ...clockLine(view, report, graceDays).map(chatbotText),
+          ...findings.map((f) => `• *${f.code}*: ${chatbotText(f.message)}`),
           `<${consoleUrl}|Open in the SES console>`,
         ].join('\n'),
         3500,
@@ -352,9 +356,9 @@ export function renderIdentityAlert(
     },
     metadata: {
       threadId: `dkim-${report.region}-${report.identity}`,
-      summary: subject,
+      summary: chatbotText(subject),
       eventType: view ? `Dkim${view.stage}` : 'DkimHealth',
-      relatedResources: [report.identity],
+      relatedResources: [chatbotText(report.identity)],
       additionalContext: {
         health: report.health,
         region: report.region,
@@ -365,7 +369,10 @@ export function renderIdentityAlert(
   };
   const findingBlocks = findings.map((f) => ({
     type: 'section',
-    text: { type: 'mrkdwn', text: truncate(`*${f.code}*: ${f.message}\n\`${f.dig}\``, MAX_SLACK_TEXT) },
+    text: {
+      type: 'mrkdwn',
+      text: truncate(`*${f.code}*: ${slackText(f.message)}\n\`${slackCode(f.dig)}\``, MAX_SLACK_TEXT),
+    },
   }));
   const room = MAX_SLACK_BLOCKS - 3;
   const blocks: unknown[] = [
@@ -375,7 +382,11 @@ export function renderIdentityAlert(
       text: {
         type: 'mrkdwn',
         text: truncate(
-          [summary, ...clockLine(view, report, graceDays), `SES DKIM status: *${report.sesStatus}*`].join('\n'),
+          [
+            summary,
+            ...clockLine(view, report, graceDays).map(slackText),
+            `SES DKIM status: *${report.sesStatus}*`,
+          ].join('\n'),
           MAX_SLACK_TEXT,
         ),
       },
@@ -391,7 +402,7 @@ export function renderIdentityAlert(
       : findingBlocks),
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${report.identity} in the SES console>` }],
+      elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${slackText(report.identity)} in the SES console>` }],
     },
   ];
   const attributes: AlertAttributes = {
@@ -403,7 +414,7 @@ export function renderIdentityAlert(
     incident: incidentTag(report, view?.incidentId),
     severity: severityOf(view, report),
   };
-  return { subject, attributes, text, chatbot, slack: { text: subject, blocks } };
+  return { subject, attributes, text, chatbot, slack: { text: slackText(subject), blocks } };
 }
 
 const SEVERITY_RANK: readonly Severity[] = ['info', 'warning', 'critical'];
@@ -500,7 +511,9 @@ export function renderDigest(
       ...(findings.length > 5 ? [`- ... and ${findings.length - 5} more findings`] : []),
       `  SES console: ${sesConsoleUrl(report.identity, report.region)}`,
       '',
-    ].join('\n');
+    ]
+      .map(visibleText)
+      .join('\n');
     if (length + section.length > MAX_TEXT - 200) {
       cut++;
       continue;
@@ -522,8 +535,8 @@ export function renderDigest(
     id: `dkim-digest-${sorted[0]?.view.stage ?? 'none'}-${items.length}`,
     content: {
       textType: 'client-markdown',
-      title: subject,
-      description: truncate(lines.map((l) => `• ${l}`).join('\n'), 3500),
+      title: chatbotText(subject),
+      description: truncate(lines.map((l) => `• ${chatbotText(l)}`).join('\n'), 3500),
       nextSteps: [
         'Read the email digest or the scanner log for every finding and fix',
         'Open the SES DKIM sentinel dashboard',
@@ -532,16 +545,16 @@ export function renderDigest(
     },
     metadata: {
       threadId: 'dkim-digest',
-      summary: subject,
+      summary: chatbotText(subject),
       eventType: 'DkimDigest',
-      relatedResources: sorted.slice(0, 20).map((i) => i.report.identity),
+      relatedResources: sorted.slice(0, 20).map((i) => chatbotText(i.report.identity)),
       additionalContext: { identities: String(items.length) },
     },
   };
   const room = MAX_SLACK_BLOCKS - 2;
   const itemBlocks = lines.map((line) => ({
     type: 'section',
-    text: { type: 'mrkdwn', text: truncate(line, MAX_SLACK_TEXT) },
+    text: { type: 'mrkdwn', text: truncate(slackText(line), MAX_SLACK_TEXT) },
   }));
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
@@ -565,7 +578,7 @@ export function renderDigest(
     severity:
       SEVERITY_RANK[Math.max(...sorted.map((i) => SEVERITY_RANK.indexOf(severityOf(i.view, i.report))), 0)] ?? 'info',
   };
-  return { subject, attributes, text, chatbot, slack: { text: subject, blocks } };
+  return { subject, attributes, text, chatbot, slack: { text: slackText(subject), blocks } };
 }
 
 /**

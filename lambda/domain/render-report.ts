@@ -1,6 +1,6 @@
 import type { Health, IdentityReport, RecordReport } from './assess-identity';
-import { printable } from './dns-name';
 import type { Finding } from './findings';
+import { terminalJson, visibleText } from './markup-escape';
 
 /** The report as JSON (the CLI's `--json` and the Lambda's log), with stable field names. */
 export interface JsonReport {
@@ -49,8 +49,8 @@ function recordStatus(record: RecordReport): string {
 
 function findingLines(finding: Finding, indent: string): string[] {
   return [
-    `${indent}${finding.code}: ${printable(finding.message)}`,
-    `${indent.replace('-', ' ')}    $ ${printable(finding.dig)}`,
+    `${indent}${finding.code}: ${visibleText(finding.message)}`,
+    `${indent.replace('-', ' ')}    $ ${visibleText(finding.dig)}`,
   ];
 }
 
@@ -68,21 +68,21 @@ export function renderText(
       report.identityType,
       `SES DKIM ${report.sesStatus}${report.signingEnabled ? '' : ', signing off'}`,
     ];
-    if (report.zone) facts.push(`zone ${report.zone}`);
-    if (report.inheritedFrom) facts.push(`DKIM from ${report.inheritedFrom}`);
+    if (report.zone) facts.push(`zone ${visibleText(report.zone)}`);
+    if (report.inheritedFrom) facts.push(`DKIM from ${visibleText(report.inheritedFrom)}`);
     lines.push(
-      `${paint(report.health, `[${SYMBOL[report.health]}] ${report.health.padEnd(8)}`)} ${printable(report.identity)}  (${facts.join(', ')})`,
+      `${paint(report.health, `[${SYMBOL[report.health]}] ${report.health.padEnd(8)}`)} ${visibleText(report.identity)}  (${facts.join(', ')})`,
     );
-    const width = Math.max(6, ...report.records.map((r) => r.name.length));
+    const width = Math.max(6, ...report.records.map((r) => visibleText(r.name).length));
     for (const record of report.records) {
-      lines.push(`      ${record.name.padEnd(width)}  ${record.type.padEnd(5)}  ${recordStatus(record)}`);
+      lines.push(`      ${visibleText(record.name).padEnd(width)}  ${record.type.padEnd(5)}  ${recordStatus(record)}`);
     }
     for (const finding of report.findings) lines.push(...findingLines(finding, '    - '));
     for (const record of report.records)
       for (const finding of record.findings) lines.push(...findingLines(finding, '    - '));
     lines.push('');
   }
-  for (const error of errors) lines.push(`[!!] ${error.region}: ${printable(error.message)}`);
+  for (const error of errors) lines.push(`[!!] ${visibleText(error.region)}: ${visibleText(error.message)}`);
   const counts = new Map<Health, number>();
   for (const r of identities) counts.set(r.health, (counts.get(r.health) ?? 0) + 1);
   const summary = [...counts.entries()].map(([h, n]) => `${n} ${h}`).join(', ');
@@ -90,6 +90,14 @@ export function renderText(
     `${identities.length} identit${identities.length === 1 ? 'y' : 'ies'} checked${summary ? `: ${summary}` : ''}${errors.length > 0 ? `; ${errors.length} discovery error(s)` : ''}`,
   );
   return lines.join('\n');
+}
+
+/** The JSON report as printed on a terminal: non-printable characters in its strings as `\uXXXX` escapes. */
+export function renderJson(
+  identities: readonly IdentityReport[],
+  errors: readonly { region: string; identity?: string; message: string }[],
+): string {
+  return terminalJson(toJsonReport(identities, errors));
 }
 
 export function toJsonReport(

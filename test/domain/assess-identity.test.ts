@@ -134,4 +134,22 @@ describe('assessIdentity', () => {
       },
     ]);
   });
+
+  it('quotes an address identity in the aws sesv2 commands it suggests', () => {
+    const address = "a$(id)|b`id`'c@example.com";
+    const ses: SesIdentity = {
+      name: address,
+      region: 'eu-west-1',
+      type: 'EMAIL_ADDRESS',
+      dkim: { signingEnabled: false, status: 'SUCCESS', tokens: [] },
+    };
+    const report = assessIdentity({ identity: ses, records: [] }, undefined);
+    const quoted = `'a$(id)|b\`id\`'\\''c@example.com'`;
+
+    const signing = report.findings.find((f) => f.code === 'SIGNING_DISABLED');
+    expect(signing?.message).toContain(
+      `To sign: aws sesv2 put-email-identity-dkim-attributes --email-identity ${quoted} --signing-enabled --region eu-west-1`,
+    );
+    expect(signing?.dig).toBe(`aws sesv2 get-email-identity --email-identity ${quoted} --region eu-west-1`);
+  });
 });

@@ -221,4 +221,32 @@ describe('diagnoseRecord', () => {
     expect(findings[0]?.message).toContain('evil\\x1b[2J.example');
     expect(findings[0]?.message).not.toContain('\u001b');
   });
+
+  it('names a CNAME target that is no DNS name as such and digs the record that points at it', () => {
+    const target = '$(touch /tmp/pwned).`id`.evil.example';
+    const findings = diagnoseRecord(BYO, [
+      answer(ns(1), { cname: target }),
+      answer(resolver(), { cname: target, keyOutcome: 'NXDOMAIN' }),
+    ]);
+
+    expect(findings.map((f) => f.code)).toEqual(['KEY_MISSING']);
+    expect(findings[0]?.message).toContain(
+      'sel._domainkey.example.com points to "$(touch /tmp/pwned).`id`.evil.example" (not a valid DNS name)',
+    );
+    expect(findings[0]?.dig).toBe('dig @1.1.1.1 +noall +answer +comments sel._domainkey.example.com CNAME');
+  });
+
+  it('digs the doubled name when it is a DNS name, and the record otherwise', () => {
+    const doubled = (name: string) =>
+      diagnoseRecord(EASY, [
+        answer(ns(1), { outcome: 'NXDOMAIN', rcode: 'NXDOMAIN', doubled: { name, values: ['CNAME x'] } }),
+      ]);
+
+    expect(doubled('tok1._domainkey.example.com.example.com')[0]?.dig).toBe(
+      'dig @192.0.2.1 +norecurse +noall +answer +comments tok1._domainkey.example.com.example.com CNAME',
+    );
+    const hostile = doubled('tok1._domainkey.example.com.$(id)')[0];
+    expect(hostile?.message).toContain('"tok1._domainkey.example.com.$(id)" (not a valid DNS name)');
+    expect(hostile?.dig).toBe('dig @192.0.2.1 +norecurse +noall +answer +comments tok1._domainkey.example.com CNAME');
+  });
 });

@@ -138,4 +138,27 @@ describe('diagnoseRoute53', () => {
 
     expect(findings.map((f) => [f.code, f.severity])).toEqual([['ROUTE53_CHECK_FAILED', 'warning']]);
   });
+
+  it('plans no change, and gives no command, for a record SES names with something that is no DNS name', () => {
+    const hostile: ExpectedRecord = { ...record('a'), value: "a.dkim.amazonses.com'; touch /tmp/pwned; '" };
+    const { findings, changes } = diagnoseRoute53('example.com', [hostile], zone, {
+      zones: [hosted('ZLIVE', LIVE_NS, [])],
+    });
+
+    expect(changes).toEqual([]);
+    expect(findings.map((f) => [f.code, f.route53Change])).toEqual([['ZONE_RECORD_MISSING', undefined]]);
+    expect(findings[0]?.message).toContain(`"a.dkim.amazonses.com'; touch /tmp/pwned; '" (not a valid DNS name)`);
+    expect(findings[0]?.message).not.toContain('aws route53');
+  });
+
+  it('gives a stale zone whose server or record name is no DNS name a comment instead of a dig', () => {
+    const { findings } = diagnoseRoute53('example.com', RECORDS, zone, {
+      zones: [
+        hosted('ZLIVE', LIVE_NS, both),
+        hosted('ZOLD', ['ns-9.$(id).net'], [['a._domainkey.example.com', 'CNAME', 'x']]),
+      ],
+    });
+
+    expect(findings[0]?.dig).toMatch(/^# no command: the server to ask is not a valid host name/);
+  });
 });

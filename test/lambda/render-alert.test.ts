@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { IdentityReport } from '../../lambda/domain/assess-identity';
 import {
@@ -220,7 +221,7 @@ describe('alert rendering', () => {
 
   const origins: [string, RegExp][] = [
     ['AWS_SES', /--signing-attributes-origin AWS_SES --region eu-west-1/],
-    ['EXTERNAL', /--signing-attributes-origin EXTERNAL --signing-attributes DomainSigningSelector=<selector>/],
+    ['EXTERNAL', /--signing-attributes-origin EXTERNAL --signing-attributes 'DomainSigningSelector=<selector>/],
     ['AWS_SES_US_EAST_1', /replicates DKIM from its primary identity in us-east-1: .* --region us-east-1\)/],
   ];
   it.each(origins)('gives a restart command that keeps the %s origin', (origin, expected) => {
@@ -239,5 +240,49 @@ describe('alert rendering', () => {
     expect(JSON.parse(input.Message).email).toContain('Nothing is wrong');
     expect(input.MessageAttributes.stage?.StringValue).toBe('TEST');
     expect(input.MessageAttributes.severity?.StringValue).toBe('info');
+  });
+
+  it('keeps its own Slack formatting for plain names: bold code, the dig as a code span, the console link', () => {
+    const alert = renderIdentityAlert(report('example.com'));
+    const texts = JSON.stringify(alert.slack.blocks);
+
+    expect(texts).toContain(
+      '*RECORD_MISMATCH*: tok1._domainkey.example.com is CNAME tok1x.dkim.amazonses.com on ns0.example.net, expected CNAME tok1.dkim.amazonses.com.\\n`dig @192.0.2.0 +norecurse tok1._domainkey.example.com CNAME`',
+    );
+    expect(texts).toContain(
+      '<https://eu-west-1.console.aws.amazon.com/sesv2/home?region=eu-west-1#/identities/example.com|Open example.com in the SES console>',
+    );
+    expect(alert.chatbot.content.nextSteps).toContain(
+      'Verify: `dig @192.0.2.0 +norecurse tok1._domainkey.example.com CNAME`',
+    );
+  });
+
+  it('escapes the data and not the template: a hostile identity keeps the console link ours', () => {
+    const identity = 'x<!channel>|`y`@here.example';
+    const alert = renderIdentityAlert(report(identity), {}, { stage: 'EXPIRED' });
+    const context = JSON.stringify(alert.slack.blocks.at(-1));
+
+    expect(context).toContain(
+      `<https://eu-west-1.console.aws.amazon.com/sesv2/home?region=eu-west-1#/identities/${encodeURIComponent(identity)}|Open x&lt;!channel&gt;|ˋyˋ＠here.example in the SES console>`,
+    );
+    expect(alert.slack.text).not.toMatch(/[<>`]/);
+    expect(alert.text).toContain(
+      "aws sesv2 put-email-identity-dkim-signing-attributes --email-identity 'x<!channel>|`y`@here.example' --signing-attributes-origin AWS_SES --region eu-west-1",
+    );
+  });
+
+  it('gives every subject one line of printable ASCII under 100 characters, whatever the identity', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.constantFrom('AT_RISK', 'DETECTED'),
+        (identity, label) => {
+          expect(alertSubject(label, identity, 'eu-west-1', ', 10h left')).toMatch(/^[\x20-\x7e]{1,99}$/);
+          const digest = renderDigest([{ report: report(identity), view: { stage: 'DETECTED' } }]);
+          expect(digest.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
