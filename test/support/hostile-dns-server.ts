@@ -29,10 +29,12 @@ export type HostileAction =
   /** Bytes exactly as given (over TCP: no length prefix is added). */
   | { readonly kind: 'raw'; readonly bytes: Buffer }
   | { readonly kind: 'silence' }
+  /** TCP: close the connection. */
+  | { readonly kind: 'close' }
   | { readonly kind: 'all'; readonly actions: readonly HostileAction[] }
   | { readonly kind: 'later'; readonly ms: number; readonly action: HostileAction }
-  /** UDP: the action sent from another source port of the same address. */
-  | { readonly kind: 'fromPort'; readonly port: number; readonly action: HostileAction }
+  /** UDP: the action sent from another source: another port, or another loopback address. */
+  | { readonly kind: 'from'; readonly address?: string; readonly port: number; readonly action: HostileAction }
   /** TCP: a length-prefixed response written `bytesPerChunk` bytes every `everyMs`. */
   | { readonly kind: 'drip'; readonly packet: Packet; readonly bytesPerChunk: number; readonly everyMs: number };
 
@@ -111,6 +113,7 @@ export class HostileDnsServer {
   private async actUdp(action: HostileAction, query: DecodedPacket, peer: dgram.RemoteInfo, socket: dgram.Socket) {
     switch (action.kind) {
       case 'silence':
+      case 'close':
         return;
       case 'raw':
         socket.send(action.bytes, peer.port, peer.address);
@@ -137,9 +140,9 @@ export class HostileDnsServer {
       case 'later':
         this.later(action.ms, () => void this.actUdp(action.action, query, peer, socket));
         return;
-      case 'fromPort': {
+      case 'from': {
         const other = dgram.createSocket('udp4');
-        await new Promise<void>((resolve) => other.bind(action.port, this.address, () => resolve()));
+        await new Promise<void>((resolve) => other.bind(action.port, action.address ?? this.address, () => resolve()));
         await this.actUdp(action.action, query, peer, other);
         this.later(50, () => other.close());
         return;
@@ -153,7 +156,10 @@ export class HostileDnsServer {
     if (socket.destroyed) return;
     switch (action.kind) {
       case 'silence':
-      case 'fromPort':
+      case 'from':
+        return;
+      case 'close':
+        socket.end();
         return;
       case 'raw':
         socket.write(action.bytes);
