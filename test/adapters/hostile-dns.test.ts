@@ -2,14 +2,28 @@ import { performance } from 'node:perf_hooks';
 import dnsPacket, { type Packet } from 'dns-packet';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DnsQuestion, type DnsResult, DnsTransport } from '../../lambda/adapters/dns/dns-transport';
+import { type RecordData, type Zone, type ZoneRecord, zone } from '../../bin/demo/in-process-dns';
+import { DnsProber, type ProbeBudgets } from '../../lambda/adapters/dns/dkim-dns-prober';
+import {
+  type DnsQuestion,
+  type DnsResult,
+  DnsTransport,
+  type DnsTransportOptions,
+} from '../../lambda/adapters/dns/dns-transport';
 import { QueryBudget } from '../../lambda/adapters/dns/query-budget';
+import { checkDkim } from '../../lambda/check-dkim';
+import { assessIdentity, type IdentityReport } from '../../lambda/domain/assess-identity';
+import { expectedDkimRecords } from '../../lambda/domain/expected-records';
+import type { SesIdentity } from '../../lambda/domain/ses-identity';
+import { byoDkimIdentity, easyDkimIdentity, fakeKey, SIGNING_ZONE } from '../support/dkim-world';
 import {
   answer,
+  authoritative,
   framed,
   type HostileAction,
   HostileDnsServer,
   type HostileScript,
+  omniscientResolver,
   raw,
   silence,
 } from '../support/hostile-dns-server';
@@ -307,5 +321,415 @@ describe('DnsTransport against a hostile server', () => {
       }),
       { numRuns: 80 },
     );
+  });
+});
+
+// The prober against a small world of scripted servers on 127.0.66.x: a `test.` parent, child zones whose
+// nameservers (and resolvers) misbehave, and the signing-key zone. Every server is in-process.
+const SUBNET = '127.0.66';
+const PORT = 15366;
+const at = (host: number) => `${SUBNET}.${host}`;
+const PARENT = at(1);
+type Line = [string, ZoneRecord['type'], RecordData];
+
+interface WorldSpec {
+  /** Lines of the `test.` zone: delegations (and glue) of the scenario's domains. */
+  readonly delegations: readonly Line[];
+  /** The child zones (served by the resolvers, and by the servers the scenario scripts). */
+  readonly zones: readonly Zone[];
+  /** Authoritative servers: address → script. */
+  readonly servers?: Readonly<Record<string, HostileScript>>;
+  /** Each resolver, as a wrapper around an honest one (default: one honest resolver). */
+  readonly resolvers?: readonly ((honest: HostileScript) => HostileScript)[];
+  readonly budgets?: Partial<ProbeBudgets>;
+  readonly transport?: Partial<DnsTransportOptions>;
+}
+
+interface World {
+  readonly prober: DnsProber;
+  readonly transport: DnsTransport;
+  server(address: string): HostileDnsServer;
+  check(identity: SesIdentity): Promise<IdentityReport>;
+}
+
+const cnames = (tokens: readonly string[]): Line[] =>
+  tokens.map((t) => [`${t}._domainkey`, 'CNAME', `${t}.${SIGNING_ZONE}.`]);
+const allCodes = (report: IdentityReport) => [
+  ...report.findings.map((f) => f.code),
+  ...report.records.flatMap((r) => r.findings.map((f) => f.code)),
+];
+const findingsOf = (report: IdentityReport, code: string) =>
+  [...report.findings, ...report.records.flatMap((r) => r.findings)].filter((f) => f.code === code);
+
+describe('DnsProber against hostile zones, nameservers and resolvers', () => {
+  const running: HostileDnsServer[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+  });
+
+  async function startWorld(spec: WorldSpec, tokens: readonly string[] = []): Promise<World> {
+    const parent = zone('test', [['@', 'NS', 'ns'], ['ns', 'A', PARENT], ...spec.delegations]);
+    const keys = zone(SIGNING_ZONE, [
+      ...tokens.map((t): Line => [t, 'TXT', `v=DKIM1; k=rsa; p=${fakeKey()}`]),
+      ['big', 'TXT', `v=DKIM1; k=rsa; p=${fakeKey(1200, 9)}`],
+    ]);
+    const honest = omniscientResolver([parent, ...spec.zones, keys]);
+    const start = async (address: string, script: HostileScript) => {
+      const server = await HostileDnsServer.start(address, PORT, script);
+      running.push(server);
+      return server;
+    };
+    const byAddress = new Map<string, HostileDnsServer>();
+    byAddress.set(PARENT, await start(PARENT, authoritative([parent])));
+    for (const [address, script] of Object.entries(spec.servers ?? {}))
+      byAddress.set(address, await start(address, script));
+    const resolvers = [];
+    for (const [i, wrap] of (spec.resolvers ?? [(h: HostileScript) => h]).entries()) {
+      resolvers.push({ address: at(53 + i), port: PORT });
+      byAddress.set(at(53 + i), await start(at(53 + i), wrap(honest)));
+    }
+    const transport = new DnsTransport({ timeoutMs: 150, attempts: 2, ...spec.transport });
+    const prober = new DnsProber(transport, { resolvers, authoritativePort: PORT, budgets: spec.budgets });
+    return {
+      prober,
+      transport,
+      server: (address) => byAddress.get(address) as HostileDnsServer,
+      check: async (identity) => {
+        const records = expectedDkimRecords(identity);
+        const observation = await prober.observe(records[0]?.domain ?? identity.name, records);
+        return assessIdentity({ identity, records }, observation);
+      },
+    };
+  }
+
+  it('a nameserver name with 1,000 addresses: 4 are probed, the rest named in an inconclusive finding, within budget', async () => {
+    const tokens = ['evtok1', 'evtok2', 'evtok3'];
+    // The first address is a real server; the other 999 are loopback addresses nobody listens on.
+    const addresses = [
+      at(11),
+      ...Array.from({ length: 999 }, (_, i) => `127.0.${68 + Math.floor(i / 250)}.${1 + (i % 250)}`),
+    ];
+    const evil = zone('evil.test', [
+      ['@', 'NS', 'ns'],
+      ...addresses.map((a): Line => ['ns', 'A', a]),
+      ...cnames(tokens),
+    ]);
+    const world = await startWorld(
+      { delegations: [['evil', 'NS', 'ns.evil']], zones: [evil], servers: { [at(11)]: authoritative([evil]) } },
+      tokens,
+    );
+
+    const started = performance.now();
+    const report = await world.check(easyDkimIdentity('evil.test', tokens));
+    const elapsed = performance.now() - started;
+
+    expect(report.health).toBe('UNKNOWN');
+    const capped = report.findings.find((f) => f.message.includes('has 1000 IPv4 addresses'));
+    expect(capped).toMatchObject({ code: 'LOOKUP_FAILED', severity: 'inconclusive', servers: ['ns.evil.test'] });
+    expect(capped?.message).toContain('only 4 were checked (budget: 4 addresses of each family per nameserver)');
+    for (const record of report.records) {
+      expect(record.answers.filter((a) => a.view === 'authoritative')).toHaveLength(4);
+    }
+    expect(allCodes(report)).not.toContain('RECORD_MISSING');
+    // Before the budget: 6,000 queries to 1,000 addresses (96 s with silent addresses and 2 s timeouts).
+    expect(world.transport.stats.queries).toBeLessThanOrEqual(60);
+    expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('an NS target that is an IP address written as a name is a finding, never an address to query', async () => {
+    const tokens = ['iptok1', 'iptok2', 'iptok3'];
+    const ip = zone('ip.test', [
+      ['@', 'NS', 'ns1'],
+      ['@', 'NS', `${at(99)}.`],
+      ['ns1', 'A', at(12)],
+      ...cnames(tokens),
+    ]);
+    const world = await startWorld(
+      {
+        delegations: [
+          ['ip', 'NS', 'ns1.ip'],
+          ['ip', 'NS', `${at(99)}.`],
+        ],
+        zones: [ip],
+        servers: { [at(12)]: authoritative([ip]), [at(99)]: authoritative([ip]) },
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('ip.test', tokens));
+
+    expect(world.server(at(99)).queries).toEqual([]);
+    expect(report.findings.map((f) => [f.code, f.severity, f.servers])).toEqual([
+      ['NAMESERVER_IP_LITERAL', 'warning', [at(99)]],
+    ]);
+    expect(report.findings[0]?.message).toContain(
+      `The NS record ${at(99)} for ip.test is an IP address written as a host name`,
+    );
+    expect(report.health).toBe('HEALTHY');
+    for (const record of report.records) {
+      expect(record.answers.map((a) => a.server)).toEqual([
+        `ns1.ip.test (${at(12)}:${PORT})`,
+        `resolver ${at(53)}:${PORT}`,
+      ]);
+    }
+  });
+
+  it('a nameserver found only in the second round whose address lookup fails makes the identity UNKNOWN, naming it', async () => {
+    const tokens = ['rdtok1', 'rdtok2', 'rdtok3'];
+    const round = zone('round.test', [
+      ['@', 'NS', 'ns1'],
+      ['@', 'NS', 'ns2'],
+      ['ns1', 'A', at(13)],
+      ['ns2', 'A', at(14)],
+      ...cnames(tokens),
+    ]);
+    const world = await startWorld(
+      {
+        delegations: [['round', 'NS', 'ns1.round']],
+        zones: [round],
+        servers: { [at(13)]: authoritative([round]) },
+        // A resolver that still has only ns1 cached, and cannot find ns2's address.
+        resolvers: [
+          (honest) => (q) =>
+            q.name === 'ns2.round.test'
+              ? silence
+              : q.name === 'round.test' && q.type === 'NS'
+                ? answer({
+                    type: 'response',
+                    flags: 0x80,
+                    answers: [{ name: 'round.test', type: 'NS', data: 'ns1.round.test' }],
+                  })
+                : honest(q),
+        ],
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('round.test', tokens));
+
+    expect(report.health).toBe('UNKNOWN');
+    const unchecked = report.findings.find((f) => f.servers.includes('ns2.round.test'));
+    expect(unchecked).toMatchObject({ code: 'LOOKUP_FAILED', severity: 'inconclusive' });
+    expect(unchecked?.message).toContain('Nameserver ns2.round.test is listed for round.test but was not checked');
+  });
+
+  it('an NXDOMAIN without the question section from the only nameserver is inconclusive, never RECORD_MISSING', async () => {
+    const tokens = ['nxtok1', 'nxtok2', 'nxtok3'];
+    const nx = zone('nx.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(15)], ...cnames(tokens)]);
+    const honestNx = authoritative([nx]);
+    const world = await startWorld(
+      {
+        delegations: [['nx', 'NS', 'ns1.nx']],
+        zones: [nx],
+        servers: {
+          [at(15)]: (q) =>
+            q.name.includes('_domainkey')
+              ? answer({ type: 'response', flags: dnsPacket.AUTHORITATIVE_ANSWER | 3, questions: [] })
+              : honestNx(q),
+        },
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('nx.test', tokens));
+
+    expect(report.health).toBe('UNKNOWN');
+    expect(allCodes(report)).not.toContain('RECORD_MISSING');
+    for (const record of report.records) {
+      expect(record.findings.map((f) => f.code)).toEqual(['LOOKUP_FAILED']);
+      expect(record.findings[0]?.message).toContain('without the question section');
+    }
+  });
+
+  it('a server that rejects EDNS is checked without it over UDP and TCP (a key too big for 512 bytes)', async () => {
+    const byo = zone('byo.test', [
+      ['@', 'NS', 'ns1'],
+      ['ns1', 'A', at(16)],
+      ['big._domainkey', 'TXT', `v=DKIM1; k=rsa; p=${fakeKey(1200, 9)}`],
+    ]);
+    const honestByo = authoritative([byo]);
+    const world = await startWorld({
+      delegations: [['byo', 'NS', 'ns1.byo']],
+      zones: [byo],
+      servers: { [at(16)]: (q) => (q.edns ? answer({ type: 'response', flags: 1 }) : honestByo(q)) },
+    });
+
+    const report = await world.check(byoDkimIdentity('byo.test', 'big'));
+
+    expect(report.health).toBe('HEALTHY');
+    const asked = world.server(at(16)).queries;
+    expect(asked.filter((q) => q.over === 'tcp').length).toBeGreaterThan(0);
+    // Only the first contact (the zone's NS and SOA, asked at once) carries EDNS; nothing after the FORMERR.
+    const lastWithEdns = asked.map((q) => q.edns).lastIndexOf(true);
+    expect(lastWithEdns).toBeLessThan(2);
+    expect(asked.filter((q) => q.over === 'tcp').every((q) => !q.edns)).toBe(true);
+  });
+
+  it('a lying resolver that adds its own nameserver cannot hide a missing record: both are probed, and the disagreement is named', async () => {
+    const tokens = ['lietok1', 'lietok2', 'lietok3'];
+    const lie = zone('lie.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(17)], ...cnames(tokens).slice(0, 2)]);
+    const perfect = zone('lie.test', [
+      ['@', 'NS', 'ns1'],
+      ['@', 'NS', 'ns-evil'],
+      ['ns-evil', 'A', at(40)],
+      ...cnames(tokens),
+    ]);
+    const world = await startWorld(
+      {
+        delegations: [['lie', 'NS', 'ns1.lie']],
+        zones: [lie],
+        servers: { [at(17)]: authoritative([lie]), [at(40)]: authoritative([perfect]) },
+        resolvers: [
+          (honest) => honest,
+          (honest) => {
+            const liar = omniscientResolver([perfect]);
+            return (q) => (q.name.endsWith('lie.test') && !q.name.includes('_domainkey') ? liar(q) : honest(q));
+          },
+        ],
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('lie.test', tokens));
+
+    expect(report.health).toBe('AT_RISK');
+    expect(world.server(at(40)).count()).toBeGreaterThan(0);
+    const missing = report.records[2]?.findings.find((f) => f.code === 'RECORD_MISSING');
+    expect(missing?.servers).toContain(`ns1.lie.test (${at(17)}:${PORT})`);
+    const disagree = findingsOf(report, 'ZONE_SOURCES_DISAGREE');
+    expect(disagree.map((f) => f.severity)).toEqual(expect.arrayContaining(['warning']));
+    expect(disagree.some((f) => f.message.includes(`resolver ${at(53)}:${PORT} says ns1.lie.test`))).toBe(true);
+    expect(
+      disagree.some((f) => f.message.includes(`resolver ${at(54)}:${PORT} says ns-evil.lie.test and ns1.lie.test`)),
+    ).toBe(true);
+  });
+
+  it('a resolver that places the zone cut elsewhere is a disagreement naming both, and the identity is never HEALTHY', async () => {
+    const tokens = ['cuttok1', 'cuttok2', 'cuttok3'];
+    const cut = zone('cut.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(18)], ...cnames(tokens)]);
+    const fake = zone('_domainkey.cut.test', [
+      ['@', 'NS', 'ns-evil.cut.test.'],
+      ...tokens.map((t): Line => [t, 'CNAME', `${t}.${SIGNING_ZONE}.`]),
+    ]);
+    const world = await startWorld(
+      {
+        delegations: [['cut', 'NS', 'ns1.cut']],
+        zones: [cut],
+        servers: { [at(18)]: authoritative([cut]) },
+        resolvers: [
+          (honest) => {
+            const liar = omniscientResolver([fake]);
+            return (q) => (q.name === '_domainkey.cut.test' ? liar(q) : honest(q));
+          },
+          (honest) => honest,
+        ],
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('cut.test', tokens));
+
+    expect(report.health).not.toBe('HEALTHY');
+    const [disagree] = findingsOf(report, 'ZONE_SOURCES_DISAGREE');
+    expect(disagree?.severity).toBe('inconclusive');
+    expect(disagree?.message).toContain(
+      `Sources disagree about the zone holding _domainkey.cut.test: resolver ${at(53)}:${PORT} says _domainkey.cut.test; resolver ${at(54)}:${PORT} says cut.test`,
+    );
+  });
+
+  it('a resolver that only times out is not a disagreement', async () => {
+    const tokens = ['tmtok1', 'tmtok2', 'tmtok3'];
+    const quiet = zone('quiet.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(19)], ...cnames(tokens)]);
+    const world = await startWorld(
+      {
+        delegations: [['quiet', 'NS', 'ns1.quiet']],
+        zones: [quiet],
+        servers: { [at(19)]: authoritative([quiet]) },
+        resolvers: [(honest) => honest, () => () => silence],
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('quiet.test', tokens));
+
+    expect(allCodes(report)).not.toContain('ZONE_SOURCES_DISAGREE');
+    expect(report.findings).toEqual([]);
+    for (const record of report.records) {
+      expect(record.findings.map((f) => [f.code, f.servers])).toEqual([
+        ['LOOKUP_FAILED', [`resolver ${at(54)}:${PORT}`]],
+      ]);
+    }
+  });
+
+  it('an identity over its time budget is reported as such and does not delay the others', async () => {
+    const tokens = ['tptok1', 'tptok2', 'tptok3'];
+    const goodTokens = ['gdtok1', 'gdtok2', 'gdtok3'];
+    const tarpit = zone('tarpit.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(20)], ...cnames(tokens)]);
+    const good = zone('good.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(21)], ...cnames(goodTokens)]);
+    const world = await startWorld(
+      {
+        delegations: [
+          ['tarpit', 'NS', 'ns1.tarpit'],
+          ['good', 'NS', 'ns1.good'],
+        ],
+        zones: [tarpit, good],
+        servers: { [at(20)]: () => silence, [at(21)]: authoritative([good]) },
+        budgets: { msPerIdentity: 400 },
+        transport: { timeoutMs: 3000, attempts: 3 },
+      },
+      [...tokens, ...goodTokens],
+    );
+    const identities = [easyDkimIdentity('tarpit.test', tokens), easyDkimIdentity('good.test', goodTokens)];
+
+    const started = performance.now();
+    const { identities: reports } = await checkDkim(
+      { listIdentities: async () => ({ identities, errors: [] }) },
+      world.prober,
+      { concurrency: 2 },
+    );
+    const elapsed = performance.now() - started;
+
+    const byName = new Map(reports.map((r) => [r.identity, r]));
+    expect(byName.get('good.test')?.health).toBe('HEALTHY');
+    const slow = byName.get('tarpit.test') as IdentityReport;
+    expect(slow.health).toBe('UNKNOWN');
+    expect(allCodes(slow)).not.toContain('RECORD_MISSING');
+    expect(
+      slow.findings.some((f) => f.code === 'LOOKUP_FAILED' && f.message.includes('used its time budget of 400 ms')),
+    ).toBe(true);
+    expect(elapsed).toBeLessThan(1500);
+  });
+
+  it('a zone listing 30 nameservers: 24 are checked, the rest named, and the zone and identity stay within their query budgets', async () => {
+    const tokens = ['mntok1', 'mntok2', 'mntok3'];
+    const hosts = Array.from({ length: 30 }, (_, i) => `ns${String(i + 1).padStart(2, '0')}`);
+    const many = zone('many.test', [
+      ...hosts.map((h): Line => ['@', 'NS', h]),
+      ...hosts.map((h, i): Line => [h, 'A', at(100 + i)]),
+      ...cnames(tokens),
+    ]);
+    const world = await startWorld(
+      {
+        delegations: hosts.map((h): Line => ['many', 'NS', `${h}.many`]),
+        zones: [many],
+        servers: { [at(100)]: authoritative([many]) },
+        budgets: { queriesPerZone: 40, queriesPerIdentity: 30 },
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('many.test', tokens));
+
+    expect(report.health).toBe('UNKNOWN');
+    const overCap = report.findings.find((f) => f.message.includes('only 24 were checked'));
+    expect(overCap?.servers).toEqual(hosts.slice(24).map((h) => `${h}.many.test`));
+    expect(
+      report.findings.some((f) => f.message.includes('the zone many.test used its budget of 40 DNS queries')),
+    ).toBe(true);
+    expect(
+      report.findings.some((f) => f.message.includes('the identity many.test used its budget of 30 DNS queries')),
+    ).toBe(true);
+    expect(world.transport.stats.queries).toBeLessThanOrEqual(40 + 30);
+    expect(allCodes(report)).not.toContain('RECORD_MISSING');
   });
 });
