@@ -513,6 +513,40 @@ describe('DnsProber against hostile zones, nameservers and resolvers', () => {
     expect(unchecked?.message).toContain('Nameserver ns2.round.test is listed for round.test but was not checked');
   });
 
+  it('a chain of servers each listing one more: the servers beyond the discovery rounds are named, not dropped', async () => {
+    const tokens = ['chtok1', 'chtok2', 'chtok3'];
+    // Server i serves a copy of the zone whose NS set is {ns<i>, ns<i+1>}: each round finds one more name.
+    const copy = (i: number) =>
+      zone('chain.test', [
+        ['@', 'NS', `ns${i}`],
+        ['@', 'NS', `ns${i + 1}`],
+        ...[1, 2, 3, 4, 5].map((n): Line => [`ns${n}`, 'A', at(21 + n)]),
+        ...cnames(tokens),
+      ]);
+    const world = await startWorld(
+      {
+        delegations: [['chain', 'NS', 'ns1.chain']],
+        zones: [
+          zone('chain.test', [
+            ['@', 'NS', 'ns1'],
+            ...[1, 2, 3, 4, 5].map((n): Line => [`ns${n}`, 'A', at(21 + n)]),
+            ...cnames(tokens),
+          ]),
+        ],
+        servers: Object.fromEntries([1, 2, 3, 4].map((i) => [at(21 + i), authoritative([copy(i)])])),
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('chain.test', tokens));
+
+    expect(report.health).toBe('UNKNOWN');
+    expect(world.server(at(25)).queries).toEqual([]);
+    const unchecked = report.findings.find((f) => f.servers.includes('ns4.chain.test'));
+    expect(unchecked).toMatchObject({ code: 'LOOKUP_FAILED', severity: 'inconclusive' });
+    expect(unchecked?.message).toContain('it was found only after 3 rounds of servers listing further servers');
+  });
+
   it('an NXDOMAIN without the question section from the only nameserver is inconclusive, never RECORD_MISSING', async () => {
     const tokens = ['nxtok1', 'nxtok2', 'nxtok3'];
     const nx = zone('nx.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(15)], ...cnames(tokens)]);
