@@ -276,6 +276,23 @@ describe('DnsTransport against a hostile server', () => {
     expect(elapsed).toBeLessThan(450);
   });
 
+  it("an identity's deadline does not mark a shared server as down for everyone else", async () => {
+    let asked = 0;
+    await serve(15452, () => (++asked <= 3 ? silence : genuine()));
+    const transport = new DnsTransport({ timeoutMs: 1000, attempts: 1, deadAfterTimeouts: 2 });
+
+    const cutShort = [];
+    for (let i = 0; i < 3; i++) {
+      const budget = new QueryBudget(`identity slow${i}.test`, { maxQueries: 10, maxMs: 60, maxInFlight: 2 });
+      cutShort.push(await transport.query({ address: ADDRESS, port: 15452 }, question, budget));
+    }
+    const unhurried = await transport.query({ address: ADDRESS, port: 15452 }, question);
+
+    expect(cutShort.map((r) => !r.ok && r.failure)).toEqual(['BUDGET_EXCEEDED', 'BUDGET_EXCEEDED', 'BUDGET_EXCEEDED']);
+    expect(txtOf(unhurried)).toEqual([KEY]);
+    expect(transport.stats.timeouts).toBe(0);
+  });
+
   it('property: random bytes never throw out of the transport and are never an answer', async () => {
     let reply = Buffer.alloc(0);
     await serve(15460, () => raw(reply));

@@ -39,7 +39,10 @@ export interface ProbeBudgets {
   readonly queriesPerIdentity: number;
   /** Wall-clock time for one identity, and for the discovery of one zone. @default 60000 */
   readonly msPerIdentity: number;
-  /** Queries of one identity (or zone) in flight at once, out of the transport's shared slots. @default 16 */
+  /**
+   * Queries of one identity (or zone) in flight at once: half the transport's per-server slots, so one zone
+   * whose names make a shared resolver slow cannot take all of that resolver's slots. @default 8
+   */
   readonly inFlightPerIdentity: number;
 }
 
@@ -49,7 +52,7 @@ export const DEFAULT_PROBE_BUDGETS: ProbeBudgets = {
   queriesPerZone: 400,
   queriesPerIdentity: 600,
   msPerIdentity: 60_000,
-  inFlightPerIdentity: 16,
+  inFlightPerIdentity: 8,
 };
 
 export interface DnsProberOptions {

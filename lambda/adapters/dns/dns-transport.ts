@@ -188,6 +188,12 @@ export class DnsTransport {
             ? { ok: false, failure: 'MALFORMED', detail: 'FORMERR over TCP to a query without EDNS' }
             : overTcp;
       }
+      if (budget && timeoutMs < this.options.timeoutMs && !result.ok && result.failure === 'TIMEOUT') {
+        // Cut short by the deadline, not the server's fault: counting it would let one identity's deadline
+        // mark a shared resolver as down for everyone.
+        this.stats.overBudget++;
+        return { ok: false, failure: 'BUDGET_EXCEEDED', detail: `no answer before the deadline: ${budget.expire()}` };
+      }
       last = result;
       if (!last.ok && last.failure === 'TIMEOUT') {
         this.stats.timeouts++;

@@ -39,6 +39,12 @@ export class QueryBudget {
     return Math.max(0, this.deadline - this.now());
   }
 
+  /** Mark the time as used up (an answer did not come before the deadline); returns why. */
+  expire(): string {
+    this.exhausted ??= `the ${this.scope} used its time budget of ${this.limits.maxMs} ms`;
+    return this.exhausted;
+  }
+
   /** Charge one packet. Returns why it may not be sent, or undefined when it may. */
   charge(): string | undefined {
     if (this.exhausted) return this.exhausted;
