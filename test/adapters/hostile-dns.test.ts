@@ -655,6 +655,42 @@ describe('DnsProber against hostile zones, nameservers and resolvers', () => {
     ).toBe(true);
   });
 
+  it("a resolver lying about an in-zone nameserver's address: the parent's glue is probed too, and the difference named", async () => {
+    const tokens = ['gltok1', 'gltok2', 'gltok3'];
+    const real = zone('glue.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(27)], ...cnames(tokens).slice(1)]);
+    const perfect = zone('glue.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(41)], ...cnames(tokens)]);
+    const world = await startWorld(
+      {
+        delegations: [
+          ['glue', 'NS', 'ns1.glue'],
+          ['ns1.glue', 'A', at(27)],
+        ],
+        zones: [real],
+        servers: { [at(27)]: authoritative([real]), [at(41)]: authoritative([perfect]) },
+        resolvers: [
+          (honest) => {
+            const liar = omniscientResolver([perfect]);
+            return (q) => (q.name === 'ns1.glue.test' ? liar(q) : honest(q));
+          },
+        ],
+      },
+      tokens,
+    );
+
+    const report = await world.check(easyDkimIdentity('glue.test', tokens));
+
+    expect(report.health).toBe('AT_RISK');
+    expect(report.records[0]?.findings.find((f) => f.code === 'RECORD_MISSING')?.servers).toContain(
+      `ns1.glue.test (${at(27)}:${PORT})`,
+    );
+    expect(world.server(at(41)).count()).toBeGreaterThan(0);
+    const [disagree] = findingsOf(report, 'ZONE_SOURCES_DISAGREE');
+    expect(disagree).toMatchObject({ severity: 'warning' });
+    expect(disagree?.message).toContain(
+      `Sources disagree about the addresses of ns1.glue.test: the parent's referral from ns.test (${PARENT}:${PORT}) says ${at(27)}; resolver ${at(53)}:${PORT} says ${at(41)}`,
+    );
+  });
+
   it('a resolver that places the zone cut elsewhere is a disagreement naming both, and the identity is never HEALTHY', async () => {
     const tokens = ['cuttok1', 'cuttok2', 'cuttok3'];
     const cut = zone('cut.test', [['@', 'NS', 'ns1'], ['ns1', 'A', at(18)], ...cnames(tokens)]);

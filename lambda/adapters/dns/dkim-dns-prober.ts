@@ -129,6 +129,8 @@ interface HostAddresses {
   /** The host listed more addresses than the budget allows: which were left out, in words. */
   readonly capped?: string;
   readonly disagreement?: SourceDisagreement;
+  /** Labels of the resolvers that answered definitively. */
+  readonly answeredBy?: readonly string[];
 }
 
 /** A cache entry, with the budget it was computed under (a result cut short by another zone's budget is redone). */
@@ -342,6 +344,7 @@ export class DnsProber implements DkimDnsProbe {
       const addresses: string[] = [];
       const capped: string[] = [];
       const claims: SourceDisagreement['claims'][number][] = [];
+      const answeredBy = new Set<string>();
       let inconclusive: string | undefined;
       for (const type of types) {
         const tried = await this.askResolvers(host, type, budget);
@@ -351,6 +354,7 @@ export class DnsProber implements DkimDnsProbe {
           inconclusive = last ? failureWords(last.result).detail : 'no resolver';
           continue;
         }
+        for (const t of definitive) answeredBy.add(serverLabel(t.resolver));
         const sets = definitive.map((t) => ({
           resolver: t.resolver,
           found: addressesInAnswer((t.result as Extract<DnsResult, { ok: true }>).answers, host, type),
@@ -381,6 +385,7 @@ export class DnsProber implements DkimDnsProbe {
         addresses,
         inconclusive: addresses.length === 0 ? inconclusive : undefined,
         capped: capped.length > 0 ? capped.join('; ') : undefined,
+        answeredBy: [...answeredBy],
         disagreement:
           claims.length > 0
             ? { subject: `the addresses of ${host}`, claims, allChecked: true, dig: digCommand(host, 'A') }
@@ -389,11 +394,16 @@ export class DnsProber implements DkimDnsProbe {
     });
   }
 
-  private async serversOf(hosts: readonly string[], budget: QueryBudget): Promise<HostServers> {
+  /**
+   * The servers behind nameserver host names. `glue` (the parent's referral's addresses for hosts inside the
+   * zone) is a second source: its addresses are probed too, and a difference from the resolvers is named.
+   */
+  private async serversOf(hosts: readonly string[], budget: QueryBudget, glue?: Glue): Promise<HostServers> {
     const found: HostServers = { refs: [], unresolved: [], inconclusive: [], capped: [], disagreements: [] };
     await Promise.all(
       hosts.map(async (host) => {
-        const { addresses, inconclusive, capped, disagreement } = await this.addressesOf(host, budget);
+        const looked = await this.addressesOf(host, budget);
+        const { addresses, inconclusive, capped, disagreement } = glue ? this.withGlue(host, looked, glue) : looked;
         if (addresses.length === 0) {
           if (inconclusive) found.inconclusive.push({ host, why: inconclusive });
           else found.unresolved.push(host);
@@ -408,11 +418,50 @@ export class DnsProber implements DkimDnsProbe {
     return found;
   }
 
+  /** Add a host's glue to what the resolvers said, within the per-family cap, naming any difference. */
+  private withGlue(host: string, looked: HostAddresses, glue: Glue): HostAddresses {
+    const fromGlue = (glue.addresses.get(host) ?? []).filter((a) => this.options.ipv6 || isIPv4(a));
+    if (fromGlue.length === 0) return looked;
+    const families = new Set(fromGlue.map((a) => (isIPv4(a) ? 4 : 6)));
+    const resolved = looked.addresses.filter((a) => families.has(isIPv4(a) ? 4 : 6));
+    const differs =
+      looked.inconclusive === undefined &&
+      (resolved.length !== fromGlue.length || resolved.some((a) => !fromGlue.includes(a)));
+    const union = [...new Set([...looked.addresses, ...fromGlue])];
+    const kept = [
+      ...union.filter((a) => isIPv4(a)).slice(0, this.budgets.addressesPerFamily),
+      ...union.filter((a) => !isIPv4(a)).slice(0, this.budgets.addressesPerFamily),
+    ];
+    const cappedNow =
+      kept.length < union.length
+        ? `${host} has ${union.length} addresses from the resolvers and the parent's glue; only ${kept.length} were checked (budget: ${this.budgets.addressesPerFamily} addresses of each family per nameserver)`
+        : undefined;
+    return {
+      addresses: kept,
+      // The glue gave addresses to probe: the server is checked even when the resolvers could not say.
+      inconclusive: undefined,
+      capped: looked.capped ?? cappedNow,
+      disagreement: differs
+        ? {
+            subject: `the addresses of ${host}`,
+            claims: [
+              { source: glue.source, says: sortedWords(fromGlue) },
+              ...(looked.disagreement?.claims ?? [
+                { source: listInWords(looked.answeredBy ?? []) || 'the resolvers', says: sortedWords(resolved) },
+              ]),
+            ],
+            allChecked: cappedNow === undefined && looked.capped === undefined,
+            dig: glue.dig,
+          }
+        : looked.disagreement,
+    };
+  }
+
   /** The NS set the parent zone delegates `zone` to, read from a referral by one of the parent's servers. */
   private async parentDelegation(
     zone: string,
     budget: QueryBudget,
-  ): Promise<{ parentZone?: string; ns?: string[]; server?: ServerRef; problem?: ZoneLookupProblem }> {
+  ): Promise<{ parentZone?: string; ns?: string[]; server?: ServerRef; glue?: Glue; problem?: ZoneLookupProblem }> {
     const parentOfApex = parentName(zone);
     if (parentOfApex === '') return {};
     const parent = await this.zoneOf(parentOfApex, budget);
@@ -431,7 +480,8 @@ export class DnsProber implements DkimDnsProbe {
       // A referral lists the child's NS in the authority section; a server that also hosts the child answers.
       const ns = [...ownedBy(result.authorities, zone, 'NS'), ...ownedBy(result.answers, zone, 'NS')];
       if (ns.length > 0) {
-        return { parentZone: parent.zone, ns: [...new Set(ns.map((r) => normalizeName(String(r.data))))], server };
+        const hosts = [...new Set(ns.map((r) => normalizeName(String(r.data))))];
+        return { parentZone: parent.zone, ns: hosts, server, glue: glueOf(result.additionals, zone, hosts, server) };
       }
       failures.push(`${serverLabel(server)}: no delegation for ${zone} (${result.rcode})`);
     }
@@ -485,7 +535,7 @@ export class DnsProber implements DkimDnsProbe {
         else if (handled.size - ipLiterals.size > this.budgets.nameserversPerZone) overCap.push(host);
         else toResolve.push(host);
       }
-      const found = await this.serversOf(toResolve, budget);
+      const found = await this.serversOf(toResolve, budget, delegation.glue);
       for (const host of found.unresolved) unresolved.add(host);
       for (const { host, why } of found.inconclusive) unchecked(host, `its address could not be found (${why})`);
       for (const { host, why } of found.capped) {
@@ -741,6 +791,38 @@ interface ResolverNs {
   /** The union of every definitive answer; undefined when no resolver could answer. */
   readonly ns?: string[];
   readonly bySource: readonly { readonly resolver: ServerRef; readonly ns: readonly string[] }[];
+}
+
+/** Addresses the parent's referral gave for nameservers inside the delegated zone (glue). */
+interface Glue {
+  readonly addresses: ReadonlyMap<string, readonly string[]>;
+  /** `the parent's referral from a.nic.example (192.0.2.1)` */
+  readonly source: string;
+  readonly dig: string;
+}
+
+/**
+ * Glue from a referral: only for hosts inside the delegated zone, as resolvers use it (glue for names
+ * elsewhere is ignored by resolvers, and so here).
+ */
+function glueOf(additionals: readonly Answer[], zone: string, hosts: readonly string[], server: ServerRef): Glue {
+  const addresses = new Map<string, string[]>();
+  for (const host of hosts.filter((h) => isAtOrBelow(h, zone))) {
+    const found = [
+      ...ownedBy(additionals, host, 'A')
+        .map((r) => String(r.data))
+        .filter((a) => isIPv4(a)),
+      ...ownedBy(additionals, host, 'AAAA')
+        .map((r) => String(r.data))
+        .filter((a) => isIPv6(a)),
+    ];
+    if (found.length > 0) addresses.set(host, [...new Set(found)]);
+  }
+  return {
+    addresses,
+    source: `the parent's referral from ${serverLabel(server)}`,
+    dig: digCommand(zone, 'NS', server).replace('+noall +answer', '+noall +authority +additional'),
+  };
 }
 
 interface HostServers {
