@@ -1,3 +1,4 @@
+import { printable } from './dns-name';
 import { digCommand, type Finding, listInWords } from './findings';
 import { serverLabel, type ZoneObservation } from './observations';
 
@@ -29,6 +30,29 @@ export function diagnoseZone(zone: ZoneObservation): Finding[] {
     });
   }
   if (!zone.zone) return findings;
+  for (const ns of zone.ipLiteralNs ?? []) {
+    // Not queried: a resolver never would (it looks the "name" up and finds nothing), so the probe must not
+    // either, or a zone could point our packets at any address it likes.
+    findings.push({
+      code: 'NAMESERVER_IP_LITERAL',
+      severity: 'warning',
+      message: `The NS record ${printable(ns)} for ${zone.zone} is an IP address written as a host name: resolvers look it up as a name, find nothing, and cannot use it (it was not queried). Fix: replace it with the host name of that nameserver (one that has an A/AAAA record), or remove it from the NS records and the registrar's delegation.`,
+      servers: [ns],
+      dig: digCommand(zone.zone, 'NS'),
+    });
+  }
+  for (const d of zone.disagreements ?? []) {
+    const said = d.claims.map((c) => `${c.source} says ${printable(c.says)}`).join('; ');
+    findings.push({
+      code: 'ZONE_SOURCES_DISAGREE',
+      severity: d.allChecked ? 'warning' : 'inconclusive',
+      message: d.allChecked
+        ? `Sources disagree about ${d.subject}: ${said}. Every server named by any of them was checked. If this persists beyond the records' TTL, one source is stale or lying: compare them with dig.`
+        : `Sources disagree about ${d.subject}: ${said}. Only the first view was checked, so the result is inconclusive: a resolver is stale or lying. Compare them with dig.`,
+      servers: d.claims.map((c) => c.source),
+      dig: d.dig,
+    });
+  }
   for (const ns of zone.unresolvedNs) {
     // Definitive (the name has no address), but resolvers fall back to the other servers: a warning.
     findings.push({

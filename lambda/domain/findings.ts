@@ -27,6 +27,8 @@ export const FINDING_CODES = [
   'ZONE_RECORD_MISMATCH',
   'ZONE_RECORD_REPAIRED',
   'ROUTE53_CHECK_FAILED',
+  'NAMESERVER_IP_LITERAL',
+  'ZONE_SOURCES_DISAGREE',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 

@@ -76,6 +76,23 @@ export interface ZoneLookupProblem {
   readonly dig: string;
 }
 
+/**
+ * Two sources of the zone's shape (resolvers, the parent's referral, the zone's own servers) that said
+ * different things. A source that did not answer is not a source: a timeout is never a disagreement.
+ */
+export interface SourceDisagreement {
+  /** What they disagree about, in words: `the NS set of example.com`, `the zone holding _domainkey.example.com`. */
+  readonly subject: string;
+  /** Each source and what it said. */
+  readonly claims: readonly { readonly source: string; readonly says: string }[];
+  /**
+   * True when every server any source named was probed anyway (nothing is hidden: the finding explains);
+   * false when only one source's view could be followed, so the other view is unchecked.
+   */
+  readonly allChecked: boolean;
+  readonly dig: string;
+}
+
 /** The zone holding an identity's DKIM records, as seen from its parent and from its own servers. */
 export interface ZoneObservation {
   /** The zone apex; absent when it could not be found. */
@@ -95,6 +112,13 @@ export interface ZoneObservation {
   readonly notDelegated?: { readonly domain: string; readonly suffix: string; readonly resolver?: ServerRef };
   /** NS host names listed somewhere that have no address (or none could be found). */
   readonly unresolvedNs: readonly string[];
+  /**
+   * NS targets that are IP addresses written as names (`192.0.2.15.`): resolvers look them up as host names
+   * and find nothing, so they are a misconfiguration, never an address to query.
+   */
+  readonly ipLiteralNs?: readonly string[];
+  /** Sources that gave different answers about the zone cut, the NS set or nameserver addresses. */
+  readonly disagreements?: readonly SourceDisagreement[];
   readonly problems: readonly ZoneLookupProblem[];
 }
 

@@ -4,7 +4,8 @@ import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsTransport } from '../../lambda/adapters/dns/dns-transport';
 
-// Hand-made misbehaving servers on 127.0.22.x: what a hostile or broken network can send back.
+// Hand-made servers on 127.0.22.x for the transport's ordinary behaviour; the attacks (forged IDs and
+// questions, garbage, FORMERR, TCP abuse) are in hostile-dns.test.ts.
 const ADDRESS = '127.0.22.1';
 const answerFor = (query: DecodedPacket, overrides: Partial<Packet> = {}): Buffer =>
   dnsPacket.encode({
@@ -31,39 +32,6 @@ describe('DnsTransport', () => {
     closers.push(() => socket.close());
   }
   const question = { name: 'sel._domainkey.example.test', type: 'TXT' as const, recursionDesired: false };
-
-  it('ignores a response with the wrong ID or question and accepts the genuine one', async () => {
-    await udpServer(15401, (query, send) => {
-      send(
-        answerFor(query, {
-          id: ((query.id ?? 0) + 1) % 65_536,
-          answers: [{ name: 'x', type: 'TXT', data: ['spoofed'] }],
-        }),
-      );
-      send(answerFor(query, { questions: [{ name: 'other.example.test', type: 'TXT' }] }));
-      setTimeout(() => send(answerFor(query)), 20);
-    });
-
-    const result = await new DnsTransport({ timeoutMs: 500 }).query({ address: ADDRESS, port: 15401 }, question);
-
-    expect(result.ok && result.answers.map((a) => (a as { data: Buffer[] }).data.join(''))).toEqual([
-      'v=DKIM1; p=real',
-    ]);
-  });
-
-  it('reports garbage as MALFORMED after retrying, never as an answer', async () => {
-    let queries = 0;
-    await udpServer(15402, (_query, send) => {
-      queries++;
-      send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
-    });
-    const transport = new DnsTransport({ timeoutMs: 100, attempts: 2 });
-
-    const result = await transport.query({ address: ADDRESS, port: 15402 }, question);
-
-    expect(result).toMatchObject({ ok: false, failure: 'MALFORMED' });
-    expect(queries).toBe(2);
-  });
 
   it('retries over TCP when the UDP answer is truncated', async () => {
     await udpServer(15403, (query, send) =>
@@ -121,17 +89,6 @@ describe('DnsTransport', () => {
     expect(transport.stats.queries).toBe(3);
     expect(results.every((r) => !r.ok && r.failure === 'TIMEOUT')).toBe(true);
     expect(results[5]).toMatchObject({ detail: expect.stringContaining('did not answer its last 3 queries') });
-  });
-
-  it('asks again without EDNS when an old server answers FORMERR to it', async () => {
-    await udpServer(15408, (query, send) => {
-      const hasOpt = (query.additionals ?? []).some((a) => a.type === 'OPT');
-      send(hasOpt ? answerFor(query, { flags: 1, answers: [] }) : answerFor(query));
-    });
-
-    const result = await new DnsTransport({ timeoutMs: 500 }).query({ address: ADDRESS, port: 15408 }, question);
-
-    expect(result).toMatchObject({ ok: true, rcode: 'NOERROR' });
   });
 
   it('reports a name too long to ask as a failure instead of throwing', async () => {

@@ -73,4 +73,63 @@ describe('diagnoseZone', () => {
     expect(findings[0]).toMatchObject({ code: 'NAMESERVER_UNRESOLVABLE', severity: 'warning' });
     expect(findings[0]?.message).toContain('gone.ns is listed for example.com but has no address');
   });
+
+  it('reports an NS target written as an IP address as a warning on that nameserver, with the NS dig', () => {
+    const findings = diagnoseZone(zone(['a.ns'], [server('a.ns', ['a.ns'])], { ipLiteralNs: ['192.0.2.15'] }));
+
+    expect(findings).toEqual([
+      {
+        code: 'NAMESERVER_IP_LITERAL',
+        severity: 'warning',
+        message: expect.stringContaining(
+          'The NS record 192.0.2.15 for example.com is an IP address written as a host name: resolvers look it up as a name, find nothing',
+        ),
+        servers: ['192.0.2.15'],
+        dig: 'dig +noall +answer example.com NS',
+      },
+    ]);
+    expect(findings[0]?.message).toContain('(it was not queried)');
+  });
+
+  it('says which source said what when sources disagree; inconclusive only when a view was left unchecked', () => {
+    const claims = [
+      { source: 'resolver 192.0.2.53', says: 'a.ns' },
+      { source: 'resolver 198.51.100.53', says: 'a.ns and evil.ns' },
+    ];
+    const findings = diagnoseZone(
+      zone(['a.ns'], [server('a.ns', ['a.ns'])], {
+        disagreements: [
+          { subject: 'the NS set of example.com', claims, allChecked: true, dig: 'dig ns' },
+          { subject: 'the zone holding _domainkey.example.com', claims, allChecked: false, dig: 'dig soa' },
+        ],
+      }),
+    );
+
+    expect(findings.map((f) => [f.code, f.severity, f.servers, f.dig])).toEqual([
+      ['ZONE_SOURCES_DISAGREE', 'warning', ['resolver 192.0.2.53', 'resolver 198.51.100.53'], 'dig ns'],
+      ['ZONE_SOURCES_DISAGREE', 'inconclusive', ['resolver 192.0.2.53', 'resolver 198.51.100.53'], 'dig soa'],
+    ]);
+    expect(findings[0]?.message).toBe(
+      "Sources disagree about the NS set of example.com: resolver 192.0.2.53 says a.ns; resolver 198.51.100.53 says a.ns and evil.ns. Every server named by any of them was checked. If this persists beyond the records' TTL, one source is stale or lying: compare them with dig.",
+    );
+    expect(findings[1]?.message).toContain('Only the first view was checked, so the result is inconclusive');
+  });
+
+  it('shows control characters from a hostile source escaped, not raw', () => {
+    const findings = diagnoseZone(
+      zone(['a.ns'], [server('a.ns', ['a.ns'])], {
+        disagreements: [
+          {
+            subject: 'the NS set of example.com',
+            claims: [{ source: 'resolver 192.0.2.53', says: 'evil\u001b[31m.ns' }],
+            allChecked: true,
+            dig: 'dig',
+          },
+        ],
+      }),
+    );
+
+    expect(findings[0]?.message).toContain('evil\\x1b[31m.ns');
+    expect(findings[0]?.message).not.toContain('\u001b');
+  });
 });

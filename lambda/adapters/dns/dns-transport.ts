@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import net, { isIPv6 } from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns-packet';
 import { Limiter } from './limiter';
+import type { QueryBudget } from './query-budget';
 
 /** Where to send a query. */
 export interface DnsEndpoint {
@@ -28,10 +29,13 @@ export interface DnsResponse {
   readonly overTcp: boolean;
 }
 
-/** No usable response: the caller must treat this as inconclusive, never as "no such record". */
+/**
+ * No usable response: the caller must treat this as inconclusive, never as "no such record".
+ * `BUDGET_EXCEEDED`: not asked (or not asked again) because the identity or zone used up its query budget.
+ */
 export interface DnsFailure {
   readonly ok: false;
-  readonly failure: 'TIMEOUT' | 'NETWORK_ERROR' | 'MALFORMED';
+  readonly failure: 'TIMEOUT' | 'NETWORK_ERROR' | 'MALFORMED' | 'BUDGET_EXCEEDED';
   readonly detail: string;
 }
 
@@ -56,7 +60,15 @@ export interface DnsTransportStats {
   tcpFallbacks: number;
   timeouts: number;
   failures: number;
+  /** Queries not sent because their identity or zone had used up its budget. */
+  overBudget: number;
 }
+
+/** What one UDP exchange produced besides a response: a truncated answer, or a FORMERR to our EDNS. */
+type UdpOutcome = DnsResult | { ok: 'truncated' } | { ok: 'edns-rejected' };
+
+/** How a decoded packet relates to the query in flight. */
+type Match = 'answer' | 'edns-rejected' | 'no-question' | 'unrelated';
 
 const EDNS_UDP_SIZE = 1232; // the DNS Flag Day 2020 size: avoids IP fragmentation
 const MAX_TCP_MESSAGE = 65_535;
@@ -64,14 +76,18 @@ const MAX_TCP_MESSAGE = 65_535;
 /**
  * DNS over UDP with TCP fallback, with dns-packet (node:dns hides the AA flag, the authority section and
  * referrals). Every query has a random ID and its own socket (random source port); a response is accepted
- * only if its ID and question match. Timeouts, SERVFAIL and garbage are retried; a server that keeps timing
- * out is marked down so one dead server cannot stall a run.
+ * only if its ID and its question section (name, type and class, whatever the rcode) match. Timeouts,
+ * SERVFAIL and garbage are retried; a server that keeps timing out is marked down so one dead server cannot
+ * stall a run. A query may carry a {@link QueryBudget}: every packet is charged to it, and none is sent once
+ * it has run out.
  */
 export class DnsTransport {
-  readonly stats: DnsTransportStats = { queries: 0, tcpFallbacks: 0, timeouts: 0, failures: 0 };
+  readonly stats: DnsTransportStats = { queries: 0, tcpFallbacks: 0, timeouts: 0, failures: 0, overBudget: 0 };
   private readonly global: Limiter;
   private readonly perServer = new Map<string, Limiter>();
   private readonly consecutiveTimeouts = new Map<string, number>();
+  /** Servers that answered FORMERR to EDNS: asked without it from then on, over UDP and TCP alike. */
+  private readonly withoutEdns = new Set<string>();
   private readonly attempts: number;
   private readonly maxPerServer: number;
   private readonly deadAfter: number;
@@ -83,14 +99,17 @@ export class DnsTransport {
     this.deadAfter = options.deadAfterTimeouts ?? 6;
   }
 
-  /** Ask one server one question. Never throws: failures are data. */
-  async query(endpoint: DnsEndpoint, question: DnsQuestion): Promise<DnsResult> {
+  /**
+   * Ask one server one question. Never throws: failures are data.
+   * @param budget the identity's or zone's budget to charge each packet to; none for the product's own checks.
+   */
+  async query(endpoint: DnsEndpoint, question: DnsQuestion, budget?: QueryBudget): Promise<DnsResult> {
     try {
       const name = question.name.replace(/\.$/, '');
       if (name.length > 253 || name.split('.').some((label) => label.length > 63)) {
         throw new Error('a DNS name is at most 253 characters, each label at most 63');
       }
-      this.encode(question, 0);
+      this.encode(question, 0, true);
     } catch (error) {
       // e.g. a name over 253 characters: it cannot be asked, and so cannot exist in DNS.
       return {
@@ -105,10 +124,29 @@ export class DnsTransport {
       limiter = new Limiter(this.maxPerServer);
       this.perServer.set(key, limiter);
     }
-    return limiter.run(() => this.global.run(() => this.withRetries(key, endpoint, question)));
+    const perServer = limiter;
+    const run = () => perServer.run(() => this.global.run(() => this.withRetries(key, endpoint, question, budget)));
+    return budget ? budget.limiter.run(run) : run();
   }
 
-  private async withRetries(key: string, endpoint: DnsEndpoint, question: DnsQuestion): Promise<DnsResult> {
+  /** Charge one packet to the budget; a failure to return when it may not be sent. */
+  private overBudget(budget: QueryBudget | undefined, last: DnsResult | undefined): DnsFailure | undefined {
+    const refused = budget?.charge();
+    if (refused === undefined) {
+      this.stats.queries++;
+      return undefined;
+    }
+    this.stats.overBudget++;
+    const before = last && !last.ok ? ` (the last try: ${last.detail})` : '';
+    return { ok: false, failure: 'BUDGET_EXCEEDED', detail: `not asked: ${refused}${before}` };
+  }
+
+  private async withRetries(
+    key: string,
+    endpoint: DnsEndpoint,
+    question: DnsQuestion,
+    budget: QueryBudget | undefined,
+  ): Promise<DnsResult> {
     let last: DnsResult | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if ((this.consecutiveTimeouts.get(key) ?? 0) >= this.deadAfter) {
@@ -118,18 +156,45 @@ export class DnsTransport {
           detail: `not asked: the server did not answer its last ${this.deadAfter} queries`,
         };
       }
-      this.stats.queries++;
-      let result = await this.udp(endpoint, question, true);
-      // RFC 6891 §7: a server that does not understand EDNS answers FORMERR; ask again without it.
-      if (result.ok === true && result.rcode === 'FORMERR') {
-        this.stats.queries++;
-        result = await this.udp(endpoint, question, false);
+      const refused = this.overBudget(budget, last);
+      if (refused) return refused;
+      // Never wait past the budget's deadline: the identity is reported over budget instead.
+      const timeoutMs = Math.min(this.options.timeoutMs, budget?.remainingMs() ?? Number.POSITIVE_INFINITY);
+      let result: UdpOutcome = await this.udp(endpoint, question, !this.withoutEdns.has(key), timeoutMs);
+      // RFC 6891 §7: a server that does not understand EDNS answers FORMERR; ask again without it, and keep
+      // asking it without EDNS (over TCP too), or it could never be checked.
+      if (result.ok === 'edns-rejected') {
+        this.withoutEdns.add(key);
+        const refusedAgain = this.overBudget(budget, last);
+        if (refusedAgain) return refusedAgain;
+        result = await this.udp(endpoint, question, false, timeoutMs);
+      }
+      if (result.ok === 'edns-rejected') {
+        result = { ok: false, failure: 'MALFORMED', detail: 'FORMERR to a query without EDNS' };
       }
       if (result.ok === 'truncated') {
+        const refusedTcp = this.overBudget(budget, last);
+        if (refusedTcp) return refusedTcp;
         this.stats.tcpFallbacks++;
-        result = await this.tcp(endpoint, question);
+        let overTcp = await this.tcpExchange(endpoint, question, !this.withoutEdns.has(key), timeoutMs);
+        if (overTcp.ok === 'edns-rejected') {
+          this.withoutEdns.add(key);
+          const refusedAgain = this.overBudget(budget, last);
+          if (refusedAgain) return refusedAgain;
+          overTcp = await this.tcpExchange(endpoint, question, false, timeoutMs);
+        }
+        result =
+          overTcp.ok === 'edns-rejected'
+            ? { ok: false, failure: 'MALFORMED', detail: 'FORMERR over TCP to a query without EDNS' }
+            : overTcp;
       }
-      last = result as DnsResult;
+      if (budget && timeoutMs < this.options.timeoutMs && !result.ok && result.failure === 'TIMEOUT') {
+        // Cut short by the deadline, not the server's fault: counting it would let one identity's deadline
+        // mark a shared resolver as down for everyone.
+        this.stats.overBudget++;
+        return { ok: false, failure: 'BUDGET_EXCEEDED', detail: `no answer before the deadline: ${budget.expire()}` };
+      }
+      last = result;
       if (!last.ok && last.failure === 'TIMEOUT') {
         this.stats.timeouts++;
         this.consecutiveTimeouts.set(key, (this.consecutiveTimeouts.get(key) ?? 0) + 1);
@@ -149,7 +214,7 @@ export class DnsTransport {
     return result;
   }
 
-  private encode(question: DnsQuestion, id: number, edns = true): Buffer {
+  private encode(question: DnsQuestion, id: number, edns: boolean): Buffer {
     return dnsPacket.encode({
       type: 'query',
       id,
@@ -159,13 +224,28 @@ export class DnsTransport {
     });
   }
 
-  /** Whether a decoded packet answers our question (anything else is ignored as a possible spoof). */
-  private matches(packet: DecodedPacket, id: number, question: DnsQuestion): boolean {
-    if (packet.id !== id || packet.type !== 'response') return false;
-    const q = packet.questions?.[0];
-    // Some servers omit the question in error responses (FORMERR, REFUSED); the ID still has to match.
-    if (!q) return (packet as { rcode?: string }).rcode !== 'NOERROR';
-    return q.name.toLowerCase() === question.name.toLowerCase() && q.type === question.type;
+  /**
+   * How a decoded packet relates to our query. Only an exact question (one entry: name, type, class) makes
+   * an answer, whatever its rcode: an NXDOMAIN without the question would otherwise be read as "missing".
+   * The single exception is a FORMERR without a question to a query with EDNS: old servers answer EDNS so
+   * (RFC 6891 §7), and all it can cause is asking once more without EDNS.
+   */
+  private match(packet: DecodedPacket, id: number, question: DnsQuestion, edns: boolean): Match {
+    if (packet.id !== id || packet.type !== 'response') return 'unrelated';
+    const rcode = (packet as { rcode?: string }).rcode;
+    const questions = packet.questions ?? [];
+    if (questions.length === 0) return edns && rcode === 'FORMERR' ? 'edns-rejected' : 'no-question';
+    const q = questions[0];
+    if (
+      questions.length !== 1 ||
+      !q ||
+      q.name.toLowerCase() !== question.name.toLowerCase() ||
+      q.type !== question.type ||
+      (q.class ?? 'IN') !== 'IN'
+    ) {
+      return 'unrelated';
+    }
+    return edns && rcode === 'FORMERR' ? 'edns-rejected' : 'answer';
   }
 
   private toResponse(packet: DecodedPacket, overTcp: boolean): DnsResponse {
@@ -180,14 +260,14 @@ export class DnsTransport {
     };
   }
 
-  private udp(endpoint: DnsEndpoint, question: DnsQuestion, edns: boolean): Promise<DnsResult | { ok: 'truncated' }> {
+  private udp(endpoint: DnsEndpoint, question: DnsQuestion, edns: boolean, timeoutMs: number): Promise<UdpOutcome> {
     const id = randomInt(0, 65_536);
     const message = this.encode(question, id, edns);
     return new Promise((resolve) => {
       const socket = dgram.createSocket(isIPv6(endpoint.address) ? 'udp6' : 'udp4');
       let malformed: string | undefined;
       let settled = false;
-      const finish = (result: DnsResult | { ok: 'truncated' }) => {
+      const finish = (result: UdpOutcome) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -199,9 +279,9 @@ export class DnsTransport {
           finish(
             malformed
               ? { ok: false, failure: 'MALFORMED', detail: `unreadable response: ${malformed}` }
-              : { ok: false, failure: 'TIMEOUT', detail: `no answer within ${this.options.timeoutMs} ms` },
+              : { ok: false, failure: 'TIMEOUT', detail: `no answer within ${timeoutMs} ms` },
           ),
-        this.options.timeoutMs,
+        timeoutMs,
       );
       socket.on('error', (error: NodeJS.ErrnoException) =>
         finish({
@@ -218,8 +298,12 @@ export class DnsTransport {
           malformed = (error as Error).message;
           return; // keep waiting: a forged or broken datagram must not end the query
         }
-        if (!this.matches(packet, id, question)) return;
-        if (packet.flag_tc) finish({ ok: 'truncated' });
+        const match = this.match(packet, id, question, edns);
+        if (match === 'no-question') malformed = 'a response without the question section';
+        // Keep waiting after anything but our answer: a spoofed datagram must not end the query.
+        if (match === 'edns-rejected') finish({ ok: 'edns-rejected' });
+        else if (match !== 'answer') return;
+        else if (packet.flag_tc) finish({ ok: 'truncated' });
         else finish(this.toResponse(packet, false));
       });
       // A connected socket only receives datagrams from the server and reports ICMP port-unreachable.
@@ -227,14 +311,19 @@ export class DnsTransport {
     });
   }
 
-  private tcp(endpoint: DnsEndpoint, question: DnsQuestion): Promise<DnsResult> {
+  private tcpExchange(
+    endpoint: DnsEndpoint,
+    question: DnsQuestion,
+    edns: boolean,
+    timeoutMs: number,
+  ): Promise<DnsResult | { ok: 'edns-rejected' }> {
     const id = randomInt(0, 65_536);
-    const message = this.encode(question, id);
+    const message = this.encode(question, id, edns);
     return new Promise((resolve) => {
       const socket = net.connect({ host: endpoint.address, port: endpoint.port });
       let buffered = Buffer.alloc(0);
       let settled = false;
-      const finish = (result: DnsResult) => {
+      const finish = (result: DnsResult | { ok: 'edns-rejected' }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -242,9 +331,8 @@ export class DnsTransport {
         resolve(result);
       };
       const timer = setTimeout(
-        () =>
-          finish({ ok: false, failure: 'TIMEOUT', detail: `no answer over TCP within ${this.options.timeoutMs} ms` }),
-        this.options.timeoutMs,
+        () => finish({ ok: false, failure: 'TIMEOUT', detail: `no answer over TCP within ${timeoutMs} ms` }),
+        timeoutMs,
       );
       socket.on('connect', () => {
         const length = Buffer.alloc(2);
@@ -272,7 +360,9 @@ export class DnsTransport {
         if (buffered.length < 2 + length) return;
         try {
           const packet = dnsPacket.decode(buffered.subarray(2, 2 + length));
-          if (!this.matches(packet, id, question)) {
+          const match = this.match(packet, id, question, edns);
+          if (match === 'edns-rejected') finish({ ok: 'edns-rejected' });
+          else if (match !== 'answer') {
             finish({ ok: false, failure: 'MALFORMED', detail: 'TCP answer does not match the question' });
           } else {
             finish(this.toResponse(packet, true));
