@@ -1,4 +1,3 @@
-import { Limiter } from './adapters/dns/limiter';
 import type { IdentityReport } from './domain/assess-identity';
 import {
   changedSince,
@@ -20,6 +19,7 @@ import {
   renderDigest,
   renderIdentityAlert,
 } from './domain/render-alert';
+import { Limiter } from './limiter';
 import { type AlertChannel, type RunLogger, StaleStateError, type StateStore } from './ports';
 
 export interface AlertLifecycleSettings extends LifecycleSettings {

@@ -1,25 +1,15 @@
-import { describeAwsError } from './adapters/aws-retry';
-import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
-import { Limiter } from './adapters/dns/limiter';
-import type { HostedZoneSource } from './adapters/route53-hosted-zones';
+import { describeAwsError } from './describe-error';
 import { assessIdentity, HEALTHS, type IdentityReport } from './domain/assess-identity';
 import { changeCommand } from './domain/diagnose-route53';
 import { planDkimChecks } from './domain/expected-records';
 import { digCommand, type Finding } from './domain/findings';
 import { visibleText } from './domain/markup-escape';
 import type { SesIdentity } from './domain/ses-identity';
+import { Limiter } from './limiter';
 
-/** A region (or one identity in it) that SES could not describe. */
-export interface DiscoveryError {
-  readonly region: string;
-  readonly identity?: string;
-  readonly message: string;
-}
+import type { DiscoveryError, DkimDnsProbe, HostedZoneSource, IdentitySource } from './ports';
 
-/** Where identities come from: SES itself, or a file shaped like its answers. */
-export interface IdentitySource {
-  listIdentities(): Promise<{ identities: SesIdentity[]; errors: DiscoveryError[] }>;
-}
+export type { DiscoveryError, IdentitySource } from './ports';
 
 export interface CheckReport {
   readonly identities: readonly IdentityReport[];

@@ -2,8 +2,12 @@
  * The ports the use cases need, declared on the use-case side: adapters implement them, and nothing here
  * imports an adapter.
  */
+import type { IdentityObservation, IdentityReport } from './domain/assess-identity';
+import type { Route53ChangeBatch, Route53Observation } from './domain/diagnose-route53';
+import type { ExpectedRecord } from './domain/expected-records';
 import type { IdentityState } from './domain/lifecycle';
 import type { RenderedAlert } from './domain/render-alert';
+import type { SesIdentity } from './domain/ses-identity';
 
 /** Another invocation wrote this identity's state first: re-read and decide again. */
 export class StaleStateError extends Error {
@@ -32,4 +36,46 @@ export interface RunLogger {
   info(message: string, extra: Record<string, unknown>): void;
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
+}
+
+/** A region (or one identity in it) that SES could not describe. */
+export interface DiscoveryError {
+  readonly region: string;
+  readonly identity?: string;
+  readonly message: string;
+}
+
+/** Where identities come from: SES itself, or a file shaped like its answers. */
+export interface IdentitySource {
+  listIdentities(): Promise<{ identities: SesIdentity[]; errors: DiscoveryError[] }>;
+}
+
+/** The probe's view of DNS that the rest of the product depends on. */
+export interface DkimDnsProbe {
+  /** Probe every expected record of one domain from every vantage point. */
+  observe(domain: string, records: readonly ExpectedRecord[]): Promise<IdentityObservation>;
+}
+
+/** The port the engine uses to read (and, when allowed, change) the account's hosted zones. */
+export interface HostedZoneSource {
+  /** Public hosted zones named `domain` or any parent down to `apex`, with their DKIM records (cached per run). */
+  zonesFor(domain: string, apex: string): Promise<Route53Observation>;
+  /** Apply a change batch (UPSERTs only); returns the change ID. */
+  apply(batch: Route53ChangeBatch): Promise<string>;
+}
+
+/** What one run did, for metrics. */
+export interface RunFigures {
+  readonly identities: readonly IdentityReport[];
+  /** Hours before the deadline, per state key (`<region>#<identity>`), for identities in an open incident. */
+  readonly hoursLeft: ReadonlyMap<string, number>;
+  readonly discoveryErrors: number;
+  readonly dnsQueries: number;
+  readonly alertsSent: number;
+  readonly durationMs: number;
+}
+
+/** The port for recording a run's metrics. */
+export interface RunMetrics {
+  record(figures: RunFigures): void;
 }

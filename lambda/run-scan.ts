@@ -1,12 +1,17 @@
-import type { DkimDnsProbe } from './adapters/dns/dkim-dns-prober';
-import type { HostedZoneSource } from './adapters/route53-hosted-zones';
-import type { RunMetrics } from './adapters/run-metrics';
 import { type AlertLifecycleSettings, advanceLifecycle } from './alert-lifecycle';
-import { type CheckReport, checkDkim, type IdentitySource } from './check-dkim';
+import { type CheckReport, checkDkim } from './check-dkim';
 import { QUIET_HEALTHS } from './domain/assess-identity';
 import { hoursLeft, stateKey } from './domain/lifecycle';
 import type { AlertContext } from './domain/render-alert';
-import type { AlertChannel, RunLogger, StateStore } from './ports';
+import type {
+  AlertChannel,
+  DkimDnsProbe,
+  HostedZoneSource,
+  IdentitySource,
+  RunLogger,
+  RunMetrics,
+  StateStore,
+} from './ports';
 
 export type { RunLogger } from './ports';
 

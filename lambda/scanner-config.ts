@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import type { DnsEndpoint } from './adapters/dns/dns-transport';
 import type { AlertLifecycleSettings } from './alert-lifecycle';
 import { ScannerEnv } from './contract';
 import { isRegionName } from './domain/ses-identity';
@@ -7,7 +6,7 @@ import { isRegionName } from './domain/ses-identity';
 /** The scanner's settings, read from its environment once at cold start. */
 export interface ScannerConfig {
   readonly regions: readonly string[];
-  readonly resolvers: readonly DnsEndpoint[];
+  readonly resolvers: readonly { readonly address: string; readonly port: number }[];
   readonly alertTopicArn: string;
   readonly slackWebhookSecretArn?: string;
   readonly ignoreIdentities: readonly string[];

@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Dimension, METRIC_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/metrics/metric-names';
+import { Dimension, METRIC_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/contract';
 import type { DkimSentinelSettings } from './config';
 
 export interface DkimMonitoringProps {

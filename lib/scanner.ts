@@ -13,7 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ScannerEnv } from '../lambda/scanner-config';
+import { ScannerEnv } from '../lambda/contract';
 import type { DkimSentinelSettings } from './config';
 
 /** Easy DKIM tokens are 32 characters: the only `_domainkey` names the Route 53 repair may write. */

@@ -1,3 +1,7 @@
+import { describeAwsError, errorName } from '../describe-error';
+
+export { describeAwsError, errorName };
+
 /** Error names AWS services use for "slow down": SES (TooManyRequestsException), Route 53 (Throttling,
  * PriorRequestNotComplete), and the SDK's generic ThrottlingException. */
 const THROTTLING = new Set([
@@ -6,16 +10,6 @@ const THROTTLING = new Set([
   'Throttling',
   'PriorRequestNotComplete',
 ]);
-
-export function errorName(error: unknown): string {
-  return (error as { name?: string })?.name ?? 'Error';
-}
-
-/** One line for a user, e.g. `AccessDeniedException: User ... is not authorized`. */
-export function describeAwsError(error: unknown): string {
-  const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
-  return `${errorName(error)}: ${message}`;
-}
 
 export interface RetryOptions {
   /** Attempts in all. @default 8 */

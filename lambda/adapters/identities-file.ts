@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { DiscoveryError, IdentitySource } from '../check-dkim';
 import { isRegionName, parseSesIdentity, type SesIdentity } from '../domain/ses-identity';
+import type { DiscoveryError, IdentitySource } from '../ports';
 
 /** The identities file could not be used; the message is one line naming the file, the item and the value. */
 export class IdentitiesFileError extends Error {

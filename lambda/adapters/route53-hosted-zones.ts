@@ -12,15 +12,8 @@ import type {
   Route53Observation,
 } from '../domain/diagnose-route53';
 import { normalizeName, parentName } from '../domain/dns-name';
+import type { HostedZoneSource } from '../ports';
 import { describeAwsError, type RetryOptions, retryThrottled } from './aws-retry';
-
-/** The port the engine uses to read (and, when allowed, change) the account's hosted zones. */
-export interface HostedZoneSource {
-  /** Public hosted zones named `domain` or any parent down to `apex`, with their DKIM records (cached per run). */
-  zonesFor(domain: string, apex: string): Promise<Route53Observation>;
-  /** Apply a change batch (UPSERTs only); returns the change ID. */
-  apply(batch: Route53ChangeBatch): Promise<string>;
-}
 
 const MAX_PAGES = 20;
 /** 100 zones a page: room for 50,000 hosted zones. */

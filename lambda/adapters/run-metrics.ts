@@ -1,22 +1,18 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { IdentityReport } from '../domain/assess-identity';
-import { Dimension, HEALTH_LEVEL, MetricName } from '../metrics/metric-names';
+import { Dimension, MetricName } from '../contract';
+import type { Health, IdentityReport } from '../domain/assess-identity';
+import type { RunFigures, RunMetrics } from '../ports';
 
-/** What one run did, for metrics. */
-export interface RunFigures {
-  readonly identities: readonly IdentityReport[];
-  /** Hours before the deadline, per state key (`<region>#<identity>`), for identities in an open incident. */
-  readonly hoursLeft: ReadonlyMap<string, number>;
-  readonly discoveryErrors: number;
-  readonly dnsQueries: number;
-  readonly alertsSent: number;
-  readonly durationMs: number;
-}
-
-/** The port for recording a run's metrics. */
-export interface RunMetrics {
-  record(figures: RunFigures): void;
-}
+/** The HealthLevel metric's value per health. */
+export const HEALTH_LEVEL: Readonly<Record<Health, number>> = {
+  HEALTHY: 0,
+  PENDING: 0,
+  DISABLED: 0,
+  UNKNOWN: 1,
+  AT_RISK: 2,
+  FAILING: 3,
+  REVOKED: 4,
+};
 
 const FAILING = new Set(['AT_RISK', 'FAILING', 'REVOKED']);
 

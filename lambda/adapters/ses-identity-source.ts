@@ -1,8 +1,8 @@
 import { GetEmailIdentityCommand, ListEmailIdentitiesCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import type { DiscoveryError, IdentitySource } from '../check-dkim';
 import { parseSesIdentity, type SesIdentity } from '../domain/ses-identity';
+import { Limiter } from '../limiter';
+import type { DiscoveryError, IdentitySource } from '../ports';
 import { describeAwsError, errorName, retryThrottled } from './aws-retry';
-import { Limiter } from './dns/limiter';
 
 export interface SesIdentitySourceOptions {
   readonly regions: readonly string[];

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { DkimDnsProbe } from '../../lambda/adapters/dns/dkim-dns-prober';
-import type { HostedZoneSource } from '../../lambda/adapters/route53-hosted-zones';
-import { checkDkim, type IdentitySource } from '../../lambda/check-dkim';
+import { checkDkim } from '../../lambda/check-dkim';
 import type { Route53ChangeBatch } from '../../lambda/domain/diagnose-route53';
 import type { ServerRef } from '../../lambda/domain/observations';
+import type { DkimDnsProbe, HostedZoneSource, IdentitySource } from '../../lambda/ports';
 import { recordedCalls } from '../support/shell';
 
 const NS: ServerRef = { name: 'ns1.example.net', address: '192.0.2.1', port: 53, view: 'authoritative' };

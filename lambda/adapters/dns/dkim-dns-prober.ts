@@ -14,14 +14,9 @@ import type {
   ZoneServer,
 } from '../../domain/observations';
 import { serverLabel } from '../../domain/observations';
+import type { DkimDnsProbe } from '../../ports';
 import type { DnsEndpoint, DnsResult, DnsTransport } from './dns-transport';
 import { QueryBudget } from './query-budget';
-
-/** The port of the probe's view of DNS that the rest of the product depends on. */
-export interface DkimDnsProbe {
-  /** Probe every expected record of one domain from every vantage point. */
-  observe(domain: string, records: readonly ExpectedRecord[]): Promise<IdentityObservation>;
-}
 
 /**
  * How much work the DNS data of one zone or identity may cause. Everything a zone serves is untrusted: a

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net, { isIPv6 } from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns-packet';
-import { Limiter } from './limiter';
+import { Limiter } from '../../limiter';
 import type { QueryBudget } from './query-budget';
 
 /** Where to send a query. */

@@ -1,4 +1,4 @@
-import { Limiter } from './limiter';
+import { Limiter } from '../../limiter';
 
 /** Limits on the DNS work one identity, or one zone, can cause. */
 export interface QueryBudgetLimits {
