@@ -4,7 +4,6 @@ import { changeCommand } from './domain/diagnose-route53';
 import { planDkimChecks } from './domain/expected-records';
 import { digCommand, type Finding } from './domain/findings';
 import { visibleText } from './domain/markup-escape';
-import type { SesIdentity } from './domain/ses-identity';
 import { Limiter } from './limiter';
 
 import type { DiscoveryError, DkimDnsProbe, HostedZoneSource, IdentitySource } from './ports';

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 // dynalite ships no types.
 // @ts-expect-error
@@ -25,7 +25,13 @@ export async function startDynalite(tableName = 'dkim-state') {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    return name;
+    // Even with createTableMs 0, dynalite activates a table asynchronously: wait for ACTIVE under load.
+    for (let i = 0; i < 200; i++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      if (Table?.TableStatus === 'ACTIVE') return name;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`dynalite table ${name} did not become ACTIVE`);
   };
   await createTable(tableName);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
