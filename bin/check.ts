@@ -7,6 +7,7 @@ runCheckCommand(process.argv.slice(2), process.env, {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
+  width: process.stdout.isTTY ? process.stdout.columns : undefined,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -3,9 +3,16 @@
  * `npm run demo`: the real `check` code path against simulated DNS on loopback, with a bundled identities
  * file. Needs no AWS account and no internet.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCheckCommand } from './cli/check-command';
 import { DEMO_SUBNET, startDemoWorld } from './demo/demo-world';
+
+/**
+ * The demo's clock: the moment its identities were exported from SES. A fixed clock keeps the hours left
+ * the same on every run (with the real clock the bundled incidents would expire a few days after release).
+ */
+export const DEMO_NOW = '2026-11-23T09:00:00.000Z';
 
 async function startOnFreePort() {
   for (let attempt = 0; ; attempt++) {
@@ -21,11 +28,16 @@ async function startOnFreePort() {
 async function main(): Promise<number> {
   const world = await startOnFreePort();
   const identities = join(__dirname, 'demo', 'identities.json');
+  const count = (JSON.parse(readFileSync(identities, 'utf8')) as unknown[]).length;
   const out = (text: string) => process.stdout.write(`${text}\n`);
-  out('ses-dkim-sentinel demo: 8 SES identities (from bin/demo/identities.json) checked against simulated DNS');
-  out(`servers on ${DEMO_SUBNET}.x:${world.port} (a root, a registry, two DNS providers, a stale old provider and`);
-  out('two public resolvers). Nothing leaves this machine; the code path is the same as `npm run check`.');
-  out('');
+  // With --json, stdout carries the JSON alone: the banner and closing words go to stderr.
+  const json = process.argv.slice(2).includes('--json');
+  const say = json ? (text: string) => process.stderr.write(`${text}\n`) : out;
+  say(`ses-dkim-sentinel demo: ${count} SES identities (from bin/demo/identities.json) checked against simulated`);
+  say(`DNS servers on ${DEMO_SUBNET}.x:${world.port} (a root, a registry, two DNS providers, a stale old provider`);
+  say('and two public resolvers). Nothing leaves this machine; the code path is the same as `npm run check`.');
+  say(`The clock is fixed at ${DEMO_NOW}, when the identities were exported, so the hours left never change.`);
+  say('');
   const argv = [
     '--identities',
     identities,
@@ -37,17 +49,19 @@ async function main(): Promise<number> {
     '500',
     ...process.argv.slice(2),
   ];
-  out(`$ npm run check -- ${argv.map((a) => (a === identities ? 'bin/demo/identities.json' : a)).join(' ')}`);
-  out('');
+  say(`$ npm run check -- ${argv.map((a) => (a === identities ? 'bin/demo/identities.json' : a)).join(' ')}`);
+  say('');
   try {
     const code = await runCheckCommand(argv, process.env, {
       out,
       err: (text) => process.stderr.write(`${text}\n`),
       colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
+      width: process.stdout.isTTY ? process.stdout.columns : undefined,
+      now: () => Date.parse(DEMO_NOW),
     });
-    out('');
-    out(`check exited with ${code} (0: all healthy; 1: something needs attention; 2: could not run).`);
-    out('Against your own account: npm run check -- --region eu-west-1');
+    say('');
+    say(`check exited with ${code} (0: all healthy; 1: something needs attention; 2: could not run).`);
+    say('Against your own account: npm run check -- --region eu-west-1');
     return code === 2 ? 2 : 0;
   } finally {
     await world.stop();

@@ -41,6 +41,10 @@ export interface CheckIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly colour: boolean;
+  /** Columns to wrap text at (the terminal's width; 100 when not a terminal). */
+  readonly width?: number;
+  /** The clock hours left are measured against. @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface CheckCommandOptions {
@@ -200,10 +204,11 @@ export async function runCheckCommand(argv: readonly string[], env: NodeJS.Proce
     if (report.identities.length === 0 && report.errors.length > 0 && report.errors.every((e) => !e.identity)) {
       throw new UsageError(report.errors.map((e) => `${e.region}: ${e.message}`).join('; '));
     }
+    const now = (io.now ?? Date.now)();
     io.out(
       options.json
-        ? renderJson(report.identities, report.errors)
-        : renderText(report.identities, report.errors, { colour: io.colour }),
+        ? renderJson(report.identities, report.errors, now)
+        : renderText(report.identities, report.errors, { colour: io.colour, width: io.width, now }),
     );
     const quiet = report.errors.length === 0 && report.identities.every((r) => QUIET_HEALTHS.has(r.health));
     return quiet ? 0 : 1;

@@ -17,6 +17,17 @@ export const DEMO_TOKENS = {
   oldMoved: ['o1d2s3e4l5e6c7t8o9r0a1b2c3d4e5f6', 'o9l8d7s6e5l4e3c2t1o0r9q8w7e6r5t4'],
   proxied: ['x0c9v8b7n6m5a4s3d2f1g0h9j8k7l6q5', 'w4e5r6t7y8u9i0o1p2a3s4d5f6g7h8j9', 'b1n2m3q4w5e6r7t8y9u0i1o2p3a4s5d6'],
   doubled: ['d0u1b2l3e4d5a6b7c8d9e0f1g2h3i4j5', 'k6l7m8n9o0p1q2r3s4t5u6v7w8x9y0z1', 'a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7'],
+  underscore: [
+    'u5n4d3e2r1s0c9o8r7e6m5i4s3s2i1n0',
+    'v1w2x3y4z5a6b7c8d9e0f1g2h3i4j5k6',
+    'l7m8n9o0p1q2r3s4t5u6v7w8x9y0z1a2',
+  ],
+  appended: [
+    'a9p8p7e6n5d4e3d2t1a0r9g8e7t6z5o4',
+    'b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8',
+    'r9s8t7u6v5w4x3y2z1a0b9c8d7e6f5g4',
+  ],
+  swapped: ['s1w2a3p4p5e6d7f8i9r0s1t2t3o4k5e6', 's9e8c7o6n5d4t3o2k4e3n2s1w0a9p8p7', 't6h5i4r3d2t1o0k9e8n7s6t5a4y3s2p1'],
 };
 
 const KEY = (seed: number) => `v=DKIM1; k=rsa; p=${Buffer.alloc(294, seed).toString('base64')}`;
@@ -50,7 +61,9 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ['ns2.provider-a', 'A', at(11)],
     ['ns1.provider-b', 'A', at(20)],
     ['ns-old.legacy-dns', 'A', at(21)],
-    ...['healthy', 'typo', 'proxied', 'doubled', 'byodkim'].flatMap((d) => delegate(d, providerA)),
+    ...['healthy', 'typo', 'proxied', 'doubled', 'byodkim', 'underscore', 'appended', 'swapped'].flatMap((d) =>
+      delegate(d, providerA),
+    ),
     // Incident 2: the domain moved to provider B, but the registrar still lists the old provider too.
     ...delegate('moved', ['ns1.provider-b.example', 'ns-old.legacy-dns.example']),
   ]);
@@ -64,6 +77,9 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
   const [t1, t2, t3] = DEMO_TOKENS.typo as [string, string, string];
   const [p1, ...pRest] = DEMO_TOKENS.proxied as [string, string, string];
   const [d1, ...dRest] = DEMO_TOKENS.doubled as [string, string, string];
+  const [u1, ...uRest] = DEMO_TOKENS.underscore as [string, string, string];
+  const [a1, ...aRest] = DEMO_TOKENS.appended as [string, string, string];
+  const [s1, s2, s3] = DEMO_TOKENS.swapped as [string, string, string];
   const providerAZones: Zone[] = [
     zone('healthy.example', [...apexNs(providerA), ...easyDkim(DEMO_TOKENS.healthy)]),
     // Incident 1: one of three values mistyped by hand (two characters swapped).
@@ -86,6 +102,24 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
       [`${d1}._domainkey.doubled.example.doubled.example.`, 'CNAME', `${d1}.dkim.amazonses.com.`],
     ]),
     zone('byodkim.example', [...apexNs(providerA), ['mail2026._domainkey', 'TXT', KEY(99)]]),
+    // Near misses of a name: the underscore of _domainkey left out; a value entered without its final dot
+    // (the zone appended to the target); two records' tokens swapped between names.
+    zone('underscore.example', [
+      ...apexNs(providerA),
+      ...easyDkim(uRest),
+      [`${u1}.domainkey`, 'CNAME', `${u1}.dkim.amazonses.com.`],
+    ]),
+    zone('appended.example', [
+      ...apexNs(providerA),
+      ...easyDkim(aRest),
+      [`${a1}._domainkey`, 'CNAME', `${a1}.dkim.amazonses.com.appended.example.`],
+    ]),
+    zone('swapped.example', [
+      ...apexNs(providerA),
+      [`${s1}._domainkey`, 'CNAME', `${s2}.dkim.amazonses.com.`],
+      [`${s2}._domainkey`, 'CNAME', `${s1}.dkim.amazonses.com.`],
+      ...easyDkim([s3]),
+    ]),
   ];
   const movedNew = zone(
     'moved.example',

@@ -1,9 +1,10 @@
-import { diagnoseRecord } from './diagnose-record';
+import { classifyAnswer, diagnoseRecord, type Verdict } from './diagnose-record';
 import { diagnoseRoute53, type Route53ChangeBatch, type Route53Observation } from './diagnose-route53';
 import { diagnoseZone } from './diagnose-zone';
 import type { DkimPlan, ExpectedRecord } from './expected-records';
 import { digCommand, type Finding } from './findings';
 import { isDefinitive, type RecordAnswer, serverLabel, type ZoneObservation } from './observations';
+import { type RootCause, rootCauses } from './root-causes';
 import type { DkimStatus, SesIdentity } from './ses-identity';
 import { sesv2Command } from './shell-words';
 
@@ -19,6 +20,17 @@ export interface AnswerReport {
   readonly view: 'authoritative' | 'public';
   readonly rcode: string;
   readonly values: readonly string[];
+  /** What this answer means for the record: OK, MISMATCH, MISSING, DOUBLED, INCONCLUSIVE, ... */
+  readonly verdict: Verdict['kind'];
+}
+
+/** One authoritative server of the identity's zone, and which copy of the zone it serves. */
+export interface NameserverReport {
+  readonly server: string;
+  /** Where it is listed: the parent's delegation (the registrar) and/or the zone's own NS records. */
+  readonly listedBy: readonly ('parent' | 'zone')[];
+  readonly serial?: number;
+  readonly primary?: string;
 }
 
 export interface RecordReport {
@@ -51,6 +63,10 @@ export interface IdentityReport {
   readonly findings: readonly Finding[];
   /** Route 53 changes that would restore the records in the delegated hosted zone (a dry run). */
   readonly route53Changes?: readonly Route53ChangeBatch[];
+  /** The zone's authoritative servers as probed (absent when the zone could not be found). */
+  readonly nameservers?: readonly NameserverReport[];
+  /** The findings grouped into root causes, worst first: what to fix, one change each. */
+  readonly causes?: readonly RootCause[];
 }
 
 /** The answers and zone view for one identity's records, as probed. */
@@ -69,6 +85,7 @@ function answerValues(answer: RecordAnswer): string[] {
   for (const t of answer.txt ?? []) values.push(`TXT "${t}"`);
   values.push(...(answer.other ?? []));
   if (answer.doubled) values.push(...answer.doubled.values.map((v) => `${answer.doubled?.name}: ${v}`));
+  if (answer.misnamed) values.push(...answer.misnamed.values.map((v) => `${answer.misnamed?.name}: ${v}`));
   return values;
 }
 
@@ -204,16 +221,18 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
   }
   const recordReports: RecordReport[] = records.map((expected) => {
     const answers = observation?.answers.get(expected.name) ?? [];
+    const siblings = new Map(records.filter((r) => r.name !== expected.name).map((r) => [r.value, r.name]));
     return {
       name: expected.name,
       type: expected.type,
       expected: expected.value,
-      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials, primaries }),
+      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials, primaries, siblings }),
       answers: answers.map((a) => ({
         server: serverLabel(a.server),
         view: a.server.view,
         rcode: a.rcode,
         values: answerValues(a),
+        verdict: classifyAnswer(expected, a).kind,
       })),
     };
   });
@@ -233,7 +252,14 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     ...route53.findings,
   ];
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
-  return {
+  const nameservers: NameserverReport[] | undefined = zone?.zone
+    ? zone.servers.map((s) => ({
+        server: serverLabel(s.server),
+        listedBy: s.listedBy,
+        ...(s.soa ? { serial: s.soa.serial, primary: s.soa.mname } : {}),
+      }))
+    : undefined;
+  const report: IdentityReport = {
     identity: identity.name,
     region: identity.region,
     identityType: identity.type,
@@ -249,5 +275,7 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     records: recordReports,
     findings,
     ...(route53.changes.length > 0 ? { route53Changes: route53.changes } : {}),
+    ...(nameservers ? { nameservers } : {}),
   };
+  return { ...report, causes: rootCauses(report) };
 }

@@ -11,6 +11,7 @@ export type Verdict =
   | { readonly kind: 'MISMATCH'; readonly actual: string }
   | { readonly kind: 'MISSING' }
   | { readonly kind: 'DOUBLED'; readonly name: string; readonly values: readonly string[] }
+  | { readonly kind: 'MISNAMED'; readonly name: string; readonly values: readonly string[] }
   | { readonly kind: 'PROXIED'; readonly values: readonly string[] }
   | { readonly kind: 'WRONG_TYPE'; readonly values: readonly string[] }
   | { readonly kind: 'KEY_MISSING'; readonly target: string }
@@ -50,6 +51,7 @@ export function classifyAnswer(expected: ExpectedRecord, answer: RecordAnswer): 
     return { kind: 'WRONG_TYPE', values: other };
   }
   if (answer.doubled) return { kind: 'DOUBLED', name: answer.doubled.name, values: answer.doubled.values };
+  if (answer.misnamed) return { kind: 'MISNAMED', name: answer.misnamed.name, values: answer.misnamed.values };
   return { kind: 'MISSING' };
 }
 
@@ -104,6 +106,33 @@ export interface RecordContext {
   readonly serials?: ReadonlyMap<string, number>;
   /** SOA primary (MNAME) each authoritative server serves, by server label. */
   readonly primaries?: ReadonlyMap<string, string>;
+  /** The other records of the identity: expected value to record name (to spot tokens swapped between names). */
+  readonly siblings?: ReadonlyMap<string, string>;
+}
+
+/** `CNAME x` as found at a near-miss name, without its type: the value a console asks for. */
+function bareValue(value: string, type: string): string {
+  return value.startsWith(`${type} `) ? value.slice(type.length + 1) : value;
+}
+
+/**
+ * A wrong CNAME value that is a near miss of a name rather than a typo: another record's value (tokens
+ * swapped between names) or the right value with the zone appended (a value entered without its final dot).
+ */
+export function misnamedValue(
+  expected: ExpectedRecord,
+  actual: string,
+  context: RecordContext,
+):
+  | { readonly kind: 'SWAPPED'; readonly owner: string }
+  | { readonly kind: 'ZONE_APPENDED'; readonly suffix: string }
+  | undefined {
+  const owner = context.siblings?.get(actual);
+  if (owner !== undefined && owner !== expected.name) return { kind: 'SWAPPED', owner };
+  for (const suffix of new Set([context.zone, expected.domain])) {
+    if (suffix && actual === `${expected.value}.${suffix}`) return { kind: 'ZONE_APPENDED', suffix };
+  }
+  return undefined;
 }
 
 /**
@@ -118,7 +147,7 @@ export function diagnoseRecord(
   const classified = answers.map((answer) => ({ answer, verdict: classifyAnswer(expected, answer) }));
   // When a nameserver shows the record under a doubled name, resolvers that find nothing at the right name
   // are seeing the same mistake: report it once, as DOUBLED_DOMAIN.
-  const doubled = classified.find((j) => j.verdict.kind === 'DOUBLED')?.verdict;
+  const doubled = classified.find((j) => j.verdict.kind === 'DOUBLED' || j.verdict.kind === 'MISNAMED')?.verdict;
   const judged = classified.map((j) =>
     doubled && j.verdict.kind === 'MISSING' && j.answer.server.view === 'public' ? { ...j, verdict: doubled } : j,
   );
@@ -196,7 +225,25 @@ export function diagnoseRecord(
     if (!verdict) continue;
     const on = where(group);
     switch (verdict.kind) {
-      case 'MISMATCH':
+      case 'MISMATCH': {
+        const near = misnamedValue(expected, verdict.actual, context);
+        if (near) {
+          findings.push({
+            code: 'MISNAMED_RECORD',
+            severity: 'problem',
+            message:
+              near.kind === 'SWAPPED'
+                ? `${expected.name} holds CNAME ${nameForMessage(verdict.actual)} on ${on}: that is the value of ${near.owner}, so the tokens were swapped between names. Fix: change the record's value to ${nameForMessage(expected.value)}.`
+                : `${expected.name} is CNAME ${nameForMessage(verdict.actual)} on ${on}: the zone ${near.suffix} was appended to the value (entered without its final dot). Fix: change the record's value to ${nameForMessage(expected.value)} (with a final dot in a zone file).`,
+            servers: labels(group),
+            dig: digFor(group),
+            fixes: [
+              { action: 'remove', name: expected.name, type: 'CNAME', value: verdict.actual },
+              publishFix(expected),
+            ],
+          });
+          break;
+        }
         findings.push({
           code: 'RECORD_MISMATCH',
           severity: 'problem',
@@ -209,6 +256,7 @@ export function diagnoseRecord(
           ],
         });
         break;
+      }
       case 'MISSING':
         findings.push({
           code: 'RECORD_MISSING',
@@ -229,7 +277,32 @@ export function diagnoseRecord(
             ? digCommand(verdict.name, expected.type, group[0]?.answer.server)
             : digFor(group),
           fixes: [
-            { action: 'remove', name: verdict.name, type: expected.type, value: verdict.values.join(' ') },
+            ...verdict.values.map((v) => ({
+              action: 'remove' as const,
+              name: verdict.name,
+              type: v.split(' ')[0] ?? expected.type,
+              value: bareValue(v, v.split(' ')[0] ?? expected.type),
+            })),
+            publishFix(expected),
+          ],
+        });
+        break;
+      case 'MISNAMED':
+        findings.push({
+          code: 'MISNAMED_RECORD',
+          severity: 'problem',
+          message: `${expected.name} is missing, but ${nameForMessage(verdict.name)} holds ${visibleText(verdict.values.join(', '))} on ${on}: the underscore of _domainkey was left out. Fix: rename it to ${expected.name}.`,
+          servers: labels(group),
+          dig: isCommandDnsName(verdict.name)
+            ? digCommand(verdict.name, expected.type, group[0]?.answer.server)
+            : digFor(group),
+          fixes: [
+            ...verdict.values.map((v) => ({
+              action: 'remove' as const,
+              name: verdict.name,
+              type: v.split(' ')[0] ?? expected.type,
+              value: bareValue(v, v.split(' ')[0] ?? expected.type),
+            })),
             publishFix(expected),
           ],
         });

@@ -29,6 +29,7 @@ export const FINDING_CODES = [
   'ROUTE53_CHECK_FAILED',
   'NAMESERVER_IP_LITERAL',
   'ZONE_SOURCES_DISAGREE',
+  'MISNAMED_RECORD',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 

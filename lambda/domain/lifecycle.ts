@@ -389,15 +389,74 @@ function pastTime(value: string | undefined, now: number): number | undefined {
  * When SES's status left SUCCESS, as early as it can have been: after SES's last successful check and after
  * the last run that saw SUCCESS, whichever is later. Without either, the first run that saw the failure.
  */
-function revocationClockStart(previous: IdentityState, o: RunObservation, now: number): number {
+function revocationClockStart(
+  previous: Pick<IdentityState, 'sesSuccessSeenAt'>,
+  o: Pick<RunObservation, 'sesLastSuccess'>,
+  now: number,
+): number {
   const bounds = [pastTime(o.sesLastSuccess, now), pastTime(previous.sesSuccessSeenAt, now)].filter(
     (t): t is number => t !== undefined,
   );
   return bounds.length > 0 ? Math.max(...bounds) : now;
 }
 
-function setupClockStart(previous: IdentityState, o: RunObservation, now: number): number {
+function setupClockStart(
+  previous: Pick<IdentityState, 'pendingSince'>,
+  o: Pick<RunObservation, 'setupStartedAt'>,
+  now: number,
+): number {
   return pastTime(o.setupStartedAt, now) ?? pastTime(previous.pendingSince, now) ?? now;
+}
+
+/** SES's clock as one report shows it, without stored state (the CLI): the same anchors as `decide`. */
+export interface SesClock {
+  readonly kind: DeadlineKind;
+  /** When SES's clock started; absent when SES gave no timestamp to anchor it on. */
+  readonly clockStart?: string;
+  /** The earliest plausible deadline; absent when the clock start is unknown. */
+  readonly deadline?: string;
+  /** Hours from `now` to the deadline (negative once passed), to one decimal. */
+  readonly hoursLeft?: number;
+  /** The clock's full length in hours (what is left at most when the start is unknown). */
+  readonly lengthHours: number;
+}
+
+/**
+ * The deadline SES is running for a report, by the lifecycle's rules: the revocation countdown starts when
+ * SES's status leaves SUCCESS (anchored on `VerificationInfo.LastSuccessTimestamp`); a PENDING setup has
+ * SES's setup window from the key generation time. SUCCESS (SES has not noticed), FAILED (already over) and
+ * signing turned off have no running clock.
+ */
+export function sesClock(
+  report: Pick<IdentityReport, 'sesStatus' | 'signingEnabled' | 'sesLastSuccess' | 'dkimSetupStartedAt'>,
+  now: number,
+  settings: LifecycleSettings = DEFAULT_LIFECYCLE,
+): SesClock | undefined {
+  if (!report.signingEnabled) return undefined;
+  const measured = (kind: DeadlineKind, anchor: number | undefined, lengthHours: number): SesClock => {
+    if (anchor === undefined) return { kind, lengthHours };
+    const start = kind === 'REVOCATION' ? revocationClockStart({}, { sesLastSuccess: iso(anchor) }, now) : anchor;
+    const deadline = start + lengthHours * HOUR;
+    return {
+      kind,
+      clockStart: iso(start),
+      deadline: iso(deadline),
+      hoursLeft: Math.round(((deadline - now) / HOUR) * 10) / 10,
+      lengthHours,
+    };
+  };
+  if (report.sesStatus === 'TEMPORARY_FAILURE') {
+    return measured('REVOCATION', pastTime(report.sesLastSuccess, now), settings.graceDays * 24);
+  }
+  if (report.sesStatus === 'PENDING') {
+    const start = pastTime(report.dkimSetupStartedAt, now);
+    return measured(
+      'SETUP',
+      start === undefined ? undefined : setupClockStart({}, { setupStartedAt: iso(start) }, now),
+      settings.setupWindowHours,
+    );
+  }
+  return undefined;
 }
 
 /** Whether a row's guard holds for this run. */

@@ -52,6 +52,11 @@ export interface RecordAnswer {
   readonly other?: readonly string[];
   /** Where the record was found instead when the provider appended the domain again. */
   readonly doubled?: { readonly name: string; readonly values: readonly string[] };
+  /**
+   * Where the record was found instead under another near-miss name: the underscore of `_domainkey` left
+   * out (`<token>.domainkey.<domain>`). Only a definitive answer from the same server counts.
+   */
+  readonly misnamed?: { readonly name: string; readonly values: readonly string[] };
   /** Why the lookup was inconclusive, in words (`no answer in 2000 ms, 3 tries`). */
   readonly detail?: string;
 }

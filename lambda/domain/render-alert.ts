@@ -1,6 +1,6 @@
 import type { Health, IdentityReport } from './assess-identity';
 import type { Finding } from './findings';
-import { type DeadlineKind, type Phase, type Stage, shortHash, stateKey } from './lifecycle';
+import { type DeadlineKind, type Phase, type SesClock, type Stage, shortHash, stateKey } from './lifecycle';
 import { chatbotCode, chatbotText, slackCode, slackText, visibleText } from './markup-escape';
 import { sesv2Command } from './shell-words';
 
@@ -252,6 +252,52 @@ function clockLine(view: NotificationView | undefined, report: IdentityReport, g
     );
   }
   return lines;
+}
+
+/**
+ * SES's clock for a report seen on its own (the CLI), in the alerts' own words: the deadline and hours left
+ * once SES has started its clock, "SES has not noticed yet" while it says SUCCESS, the restart once FAILED.
+ */
+export function reportClockLines(report: IdentityReport, clock: SesClock | undefined, graceDays = 5): string[] {
+  if (report.health === 'HEALTHY' || report.health === 'DISABLED') return [];
+  if (report.sesStatus === 'FAILED') return clockLine({ stage: 'EXPIRED', phase: 'EXPIRED' }, report, graceDays);
+  if (clock && clock.deadline === undefined) {
+    return [
+      clock.kind === 'SETUP'
+        ? `SES gives no setup start time: it marks the setup FAILED at most ${clock.lengthHours} hours after the setup began.`
+        : `SES gives no time of its last successful check: it may revoke DKIM at most ${clock.lengthHours} hours after it stopped signing.`,
+    ];
+  }
+  if (report.health === 'UNKNOWN' && report.sesStatus === 'SUCCESS') return [];
+  return clockLine(
+    {
+      stage: 'DETECTED',
+      ...(clock?.deadline !== undefined
+        ? {
+            deadline: clock.deadline,
+            hoursLeft: clock.hoursLeft,
+            deadlineKind: clock.kind,
+            clockStart: clock.clockStart,
+          }
+        : {}),
+    },
+    report,
+    graceDays,
+  );
+}
+
+/** How long SES has said what it says, as well as SES's timestamps tell. */
+export function sesSinceWords(report: IdentityReport, clock: SesClock | undefined, now: number): string {
+  const hoursSince = (iso: string) => Math.max(0, Math.round((now - Date.parse(iso)) / 360_000) / 10);
+  if (clock?.clockStart !== undefined) {
+    return clock.kind === 'SETUP'
+      ? `${report.sesStatus} for about ${hoursSince(clock.clockStart)} hours (the setup began at ${clock.clockStart}).`
+      : `${report.sesStatus} for at most ${hoursSince(clock.clockStart)} hours (SES's last successful check: ${clock.clockStart}).`;
+  }
+  const checked = report.sesLastChecked ? ` SES last checked at ${report.sesLastChecked}.` : '';
+  if (report.sesStatus === 'SUCCESS')
+    return `SUCCESS${report.sesLastSuccess ? ` at SES's last successful check (${report.sesLastSuccess})` : ''}.${checked}`;
+  return `${report.sesStatus}${report.sesLastSuccess ? ` (SES's last successful check: ${report.sesLastSuccess})` : ''}.${checked}`;
 }
 
 function allFindings(report: IdentityReport): Finding[] {

@@ -1,22 +1,48 @@
 import type { Health, IdentityReport, RecordReport } from './assess-identity';
-import type { Finding } from './findings';
+import type { Finding, RecordFix } from './findings';
+import { DEFAULT_LIFECYCLE, type DeadlineKind, type LifecycleSettings, sesClock } from './lifecycle';
 import { terminalJson, visibleText } from './markup-escape';
+import { reportClockLines, restartAdvice, sesSinceWords, sesStatusLine } from './render-alert';
+import type { RootCause } from './root-causes';
+import { DEFAULT_TEXT_WIDTH, wrapParagraph } from './text-wrap';
+import { caretLines } from './value-diff';
+
+/** SES's status and clock for one identity, as the JSON report states them. */
+export interface SesStatusReport {
+  readonly status: string;
+  /** How long SES has said so, in words (from SES's timestamps). */
+  readonly since: string;
+  readonly lastSuccess?: string;
+  readonly lastChecked?: string;
+  /** `running` once SES has started its clock; `not-started` while it says SUCCESS; `over` once FAILED. */
+  readonly clock: 'running' | 'not-started' | 'over' | 'none';
+  readonly deadlineKind?: DeadlineKind;
+  readonly clockStart?: string;
+  readonly deadline?: string;
+  readonly hoursLeft?: number;
+  /** The clock's full length: what is left at most when SES gives no timestamp to anchor it on. */
+  readonly clockLengthHours?: number;
+}
 
 /** The report as JSON (the CLI's `--json` and the Lambda's log), with stable field names. */
 export interface JsonReport {
-  readonly identities: readonly {
-    readonly identity: string;
-    readonly region: string;
-    readonly identityType: string;
-    readonly health: Health;
-    readonly sesStatus: string;
-    readonly signingEnabled: boolean;
-    readonly zone?: string;
-    readonly inheritedFrom?: string;
-    readonly records: readonly RecordReport[];
-    readonly findings: readonly Finding[];
-  }[];
+  /** When the check ran (the clock `hoursLeft` is measured from). */
+  readonly checkedAt?: string;
+  readonly identities: readonly (IdentityReport & {
+    readonly ses?: SesStatusReport;
+    readonly causes: readonly RootCause[];
+  })[];
   readonly errors: readonly { readonly region: string; readonly identity?: string; readonly message: string }[];
+}
+
+/** How the text report is laid out and which clock it measures hours left against. */
+export interface TextOptions {
+  readonly colour: boolean;
+  /** Columns to wrap at. @default 100 */
+  readonly width?: number;
+  /** Epoch milliseconds "now" (for hours left). @default no clock lines */
+  readonly now?: number;
+  readonly lifecycle?: LifecycleSettings;
 }
 
 const COLOURS: Record<Health, string> = {
@@ -47,42 +73,134 @@ function recordStatus(record: RecordReport): string {
   return `ok on ${auth} nameserver${auth === 1 ? '' : 's'} and ${pub} resolver${pub === 1 ? '' : 's'}`;
 }
 
-function findingLines(finding: Finding, indent: string): string[] {
+/** One DNS change in the column order of a DNS console: action, name, type, value. */
+export function changeLine(change: RecordFix): string {
+  return `${change.action === 'publish' ? 'publish' : 'remove '}  ${change.name}  ${change.type}  ${change.value}`;
+}
+
+/** SES's status and clock for the JSON report. */
+export function sesStatusReport(
+  report: IdentityReport,
+  now: number,
+  settings: LifecycleSettings = DEFAULT_LIFECYCLE,
+): SesStatusReport {
+  const clock = sesClock(report, now, settings);
+  return {
+    status: report.sesStatus,
+    since: sesSinceWords(report, clock, now),
+    ...(report.sesLastSuccess ? { lastSuccess: report.sesLastSuccess } : {}),
+    ...(report.sesLastChecked ? { lastChecked: report.sesLastChecked } : {}),
+    clock: clock
+      ? 'running'
+      : report.sesStatus === 'FAILED'
+        ? 'over'
+        : report.sesStatus === 'SUCCESS' && report.signingEnabled
+          ? 'not-started'
+          : 'none',
+    ...(clock
+      ? {
+          deadlineKind: clock.kind,
+          clockLengthHours: clock.lengthHours,
+          ...(clock.clockStart ? { clockStart: clock.clockStart } : {}),
+          ...(clock.deadline ? { deadline: clock.deadline, hoursLeft: clock.hoursLeft } : {}),
+        }
+      : {}),
+  };
+}
+
+/** The text of one cause: its summary, fix, changes, value diff, evidence and dig, indented under a number. */
+export function causeLines(cause: RootCause, number: number, width: number, indent: string): string[] {
+  const head = `${indent}${number}. `;
+  const body = ' '.repeat(head.length);
+  const deeper = `${body}  `;
+  const lines = wrapParagraph(visibleText(cause.summary), width, head, body);
+  if (cause.fix) lines.push(...wrapParagraph(`Fix: ${visibleText(cause.fix)}`, width, body, deeper));
+  for (const change of cause.changes)
+    lines.push(...wrapParagraph(visibleText(changeLine(change)), width, deeper, `${deeper}  `));
+  if (cause.diff) {
+    lines.push(
+      ...caretLines(
+        { ...cause.diff, expected: visibleText(cause.diff.expected), actual: visibleText(cause.diff.actual) },
+        'expected:',
+        'found:',
+      ).map((l) => `${deeper}${l}`),
+    );
+  }
+  if (cause.evidence.length > 0) {
+    lines.push(`${body}Evidence:`);
+    for (const e of cause.evidence) lines.push(...wrapParagraph(visibleText(e), width, deeper, `${deeper}  `));
+  }
+  if (cause.verify.length > 0) {
+    lines.push(`${body}Verify:`);
+    for (const dig of cause.verify) lines.push(`${deeper}$ ${visibleText(dig)}`);
+  }
+  return lines;
+}
+
+function findingLines(finding: Finding, width: number, indent: string): string[] {
   return [
-    `${indent}${finding.code}: ${visibleText(finding.message)}`,
-    `${indent.replace('-', ' ')}    $ ${visibleText(finding.dig)}`,
+    ...wrapParagraph(`- ${finding.code}: ${visibleText(finding.message)}`, width, indent, `${indent}  `),
+    `${indent}  $ ${visibleText(finding.dig)}`,
   ];
 }
 
-/** A readable report: one block per identity, a table of its records, then each finding and its dig. */
+/**
+ * A readable report: one block per identity: SES's status and clock, the root causes with their fix first,
+ * then the records and every finding as detail, wrapped to `width` (suggested commands never wrapped).
+ */
 export function renderText(
   identities: readonly IdentityReport[],
   errors: readonly { region: string; identity?: string; message: string }[],
-  options: { colour: boolean },
+  options: TextOptions,
 ): string {
+  const width = options.width ?? DEFAULT_TEXT_WIDTH;
   const paint = (health: Health, text: string) => (options.colour ? `${COLOURS[health]}${text}${RESET}` : text);
   const lines: string[] = [];
+  const indent = '    ';
   for (const report of identities) {
-    const facts = [
-      report.region,
-      report.identityType,
-      `SES DKIM ${report.sesStatus}${report.signingEnabled ? '' : ', signing off'}`,
-    ];
+    const facts = [report.region, report.identityType];
     if (report.zone) facts.push(`zone ${visibleText(report.zone)}`);
-    if (report.inheritedFrom) facts.push(`DKIM from ${visibleText(report.inheritedFrom)}`);
     lines.push(
       `${paint(report.health, `[${SYMBOL[report.health]}] ${report.health.padEnd(8)}`)} ${visibleText(report.identity)}  (${facts.join(', ')})`,
     );
-    const width = Math.max(6, ...report.records.map((r) => visibleText(r.name).length));
-    for (const record of report.records) {
-      lines.push(`      ${visibleText(record.name).padEnd(width)}  ${record.type.padEnd(5)}  ${recordStatus(record)}`);
+    const clock = options.now !== undefined ? sesClock(report, options.now, options.lifecycle) : undefined;
+    const status = [
+      sesStatusLine(report),
+      ...(options.now !== undefined ? [`Status: ${sesSinceWords(report, clock, options.now)}`] : []),
+      ...(options.now !== undefined ? reportClockLines(report, clock, options.lifecycle?.graceDays ?? 5) : []),
+    ];
+    for (const line of status) lines.push(...wrapParagraph(visibleText(line), width, indent, indent));
+    const causes = (report.causes ?? []).filter((c) => c.severity !== 'info' || report.health !== 'HEALTHY');
+    if (causes.length > 0) {
+      lines.push(`${indent}${causes.length === 1 ? 'Cause' : `${causes.length} causes`} (fix first):`);
+      for (const [i, cause] of causes.entries()) lines.push(...causeLines(cause, i + 1, width, `${indent}  `));
+      if (report.sesStatus === 'FAILED' && options.now === undefined) {
+        lines.push(...wrapParagraph(`Then ${restartAdvice(report)}`, width, `${indent}  `, `${indent}    `));
+      }
     }
-    for (const finding of report.findings) lines.push(...findingLines(finding, '    - '));
-    for (const record of report.records)
-      for (const finding of record.findings) lines.push(...findingLines(finding, '    - '));
+    const nameWidth = Math.max(6, ...report.records.map((r) => visibleText(r.name).length));
+    lines.push(`${indent}Records:`);
+    for (const record of report.records) {
+      const row = `${indent}  ${visibleText(record.name).padEnd(nameWidth)}  ${record.type.padEnd(5)}  ${recordStatus(record)}`;
+      // Too wide for one row: the status goes under the name rather than breaking the columns.
+      if (row.length <= width) lines.push(row);
+      else {
+        lines.push(`${indent}  ${visibleText(record.name)}  ${record.type}`);
+        lines.push(...wrapParagraph(recordStatus(record), width, `${indent}    `, `${indent}    `));
+      }
+    }
+    const details = [...report.findings, ...report.records.flatMap((r) => r.findings)];
+    if (details.length > 0) {
+      lines.push(`${indent}Details:`);
+      for (const finding of details) lines.push(...findingLines(finding, width, `${indent}  `));
+    }
     lines.push('');
   }
-  for (const error of errors) lines.push(`[!!] ${visibleText(error.region)}: ${visibleText(error.message)}`);
+  for (const error of errors) {
+    lines.push(
+      ...wrapParagraph(`[!!] ${visibleText(error.region)}: ${visibleText(error.message)}`, width, '', '     '),
+    );
+  }
   const counts = new Map<Health, number>();
   for (const r of identities) counts.set(r.health, (counts.get(r.health) ?? 0) + 1);
   const summary = [...counts.entries()].map(([h, n]) => `${n} ${h}`).join(', ');
@@ -96,13 +214,29 @@ export function renderText(
 export function renderJson(
   identities: readonly IdentityReport[],
   errors: readonly { region: string; identity?: string; message: string }[],
+  now?: number,
+  settings?: LifecycleSettings,
 ): string {
-  return terminalJson(toJsonReport(identities, errors));
+  return terminalJson(toJsonReport(identities, errors, now, settings));
 }
 
+/**
+ * The JSON report: each identity with its root causes and, given `now` (the domain reads no clock), SES's
+ * status and clock measured at `now`.
+ */
 export function toJsonReport(
   identities: readonly IdentityReport[],
   errors: readonly { region: string; identity?: string; message: string }[],
+  now?: number,
+  settings: LifecycleSettings = DEFAULT_LIFECYCLE,
 ): JsonReport {
-  return { identities, errors };
+  return {
+    ...(now !== undefined ? { checkedAt: new Date(now).toISOString() } : {}),
+    identities: identities.map((r) => ({
+      ...r,
+      causes: r.causes ?? [],
+      ...(now !== undefined ? { ses: sesStatusReport(r, now, settings) } : {}),
+    })),
+    errors,
+  };
 }

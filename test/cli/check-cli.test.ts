@@ -90,6 +90,7 @@ describe('npm run check (end to end)', () => {
       view: 'authoritative',
       rcode: 'NOERROR',
       values: [`CNAME typotokx.${SIGNING_ZONE}`],
+      verdict: 'MISMATCH',
     });
     const slow = report.identities[1];
     expect(slow?.records.flatMap((r) => r.findings.map((f) => f.code))).not.toContain('RECORD_MISSING');

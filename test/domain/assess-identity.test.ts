@@ -131,6 +131,7 @@ describe('assessIdentity', () => {
         view: 'authoritative',
         rcode: 'NOERROR',
         values: ['CNAME tok1.dkim.amazonses.com'],
+        verdict: 'OK',
       },
     ]);
   });

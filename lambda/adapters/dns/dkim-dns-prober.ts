@@ -691,7 +691,42 @@ export class DnsProber implements DkimDnsProbe {
           )
         : [];
     if (other.length > 0) return { server, outcome, rcode: result.rcode, other };
-    return { server, outcome, rcode: result.rcode, doubled: await this.findDoubled(expected, server, zone, budget) };
+    const doubled = await this.findDoubled(expected, server, zone, budget);
+    if (doubled) return { server, outcome, rcode: result.rcode, doubled };
+    const misnamed = await this.findMisnamed(expected, server, budget);
+    return { server, outcome, rcode: result.rcode, ...(misnamed ? { misnamed } : {}) };
+  }
+
+  /**
+   * A record missing at its name may have been published without the underscore of `_domainkey`. Asked of
+   * the same server; a failed lookup is no evidence either way.
+   */
+  private async findMisnamed(
+    expected: ExpectedRecord,
+    server: ServerRef,
+    budget: QueryBudget,
+  ): Promise<RecordAnswer['misnamed']> {
+    const marker = '._domainkey.';
+    const at = expected.name.indexOf(marker);
+    if (at <= 0) return undefined;
+    const name = `${expected.name.slice(0, at)}.domainkey.${expected.name.slice(at + marker.length)}`;
+    return this.valuesAt(name, expected.type, server, budget);
+  }
+
+  /** The CNAME/TXT values a server definitively serves at `name`, if any. */
+  private async valuesAt(
+    name: string,
+    type: RecordType,
+    server: ServerRef,
+    budget: QueryBudget,
+  ): Promise<{ name: string; values: string[] } | undefined> {
+    const result = await this.transport.query(server, { name, type, recursionDesired: false }, budget);
+    if (!isDefinitiveResponse(result) || !result.authoritative) return undefined;
+    const values = [
+      ...ownedBy(result.answers, name, 'CNAME').map((r) => `CNAME ${normalizeName(r.data as string)}`),
+      ...ownedBy(result.answers, name, 'TXT').map((r) => `TXT "${txtText(r.data as TxtData)}"`),
+    ];
+    return values.length > 0 ? { name, values } : undefined;
   }
 
   /** A record missing at its name may have been published with the domain appended again. */
@@ -705,13 +740,8 @@ export class DnsProber implements DkimDnsProbe {
       (n) => n.length <= 253,
     );
     for (const name of candidates) {
-      const result = await this.transport.query(server, { name, type: expected.type, recursionDesired: false }, budget);
-      if (!isDefinitiveResponse(result) || !result.authoritative) continue;
-      const values = [
-        ...ownedBy(result.answers, name, 'CNAME').map((r) => `CNAME ${normalizeName(r.data as string)}`),
-        ...ownedBy(result.answers, name, 'TXT').map((r) => `TXT "${txtText(r.data as TxtData)}"`),
-      ];
-      if (values.length > 0) return { name, values };
+      const found = await this.valuesAt(name, expected.type, server, budget);
+      if (found) return found;
     }
     return undefined;
   }
