@@ -1,8 +1,10 @@
 import type { Health, IdentityReport } from './assess-identity';
-import type { Finding } from './findings';
+import type { Finding, RecordFix } from './findings';
 import { type DeadlineKind, type Phase, type SesClock, type Stage, shortHash, stateKey } from './lifecycle';
 import { chatbotCode, chatbotText, slackCode, slackText, visibleText } from './markup-escape';
+import { type RootCause, rootCauses } from './root-causes';
 import { sesv2Command } from './shell-words';
+import { caretLines, describeDiff, markDiff } from './value-diff';
 
 /** Where the alert comes from, for its text and links. */
 export interface AlertContext {
@@ -300,6 +302,50 @@ export function sesSinceWords(report: IdentityReport, clock: SesClock | undefine
   return `${report.sesStatus}${report.sesLastSuccess ? ` (SES's last successful check: ${report.sesLastSuccess})` : ''}.${checked}`;
 }
 
+/** The report's root causes (computed when a report was built without them). */
+function causesOf(report: IdentityReport): readonly RootCause[] {
+  return report.causes ?? rootCauses(report);
+}
+
+function uniqueChanges(changes: readonly RecordFix[]): RecordFix[] {
+  return [...new Map(changes.map((x) => [`${x.action}|${x.name}|${x.type}|${x.value}`, x])).values()];
+}
+
+function changeWords(x: RecordFix): string {
+  return `${x.action === 'publish' ? 'publish' : 'remove '}  ${x.name}  ${x.type}  ${x.value}`;
+}
+
+/** One cause as plain text (email): summary, fix, the value diff with carets, evidence, the dig. */
+function causeText(cause: RootCause, number: number): string[] {
+  return [
+    `${number}. ${cause.summary}`,
+    ...(cause.fix ? [`   Fix: ${cause.fix}`] : []),
+    ...(cause.diff
+      ? [...caretLines(cause.diff, 'expected:', 'found:').map((l) => `   ${l}`), `   (${describeDiff(cause.diff)})`]
+      : []),
+    ...cause.evidence.slice(0, 10).map((e) => `   - ${e}`),
+    ...(cause.evidence.length > 10 ? [`   - ... and ${cause.evidence.length - 10} more`] : []),
+    ...cause.verify.slice(0, 2).map((d) => `   Verify: ${d}`),
+  ];
+}
+
+/** One cause as Slack mrkdwn: data escaped, the differing span of a wrong value in brackets. */
+function slackCause(cause: RootCause, number: number): string {
+  return [
+    `*${number}. ${slackText(cause.summary)}*`,
+    ...(cause.fix ? [`*Fix:* ${slackText(cause.fix)}`] : []),
+    ...(cause.diff
+      ? [
+          `expected \`${slackCode(cause.diff.expected)}\``,
+          `found \`${markDiff(cause.diff, 'actual', slackCode, (t) => `[${t}]`)}\` (${slackText(describeDiff(cause.diff))})`,
+        ]
+      : []),
+    ...cause.evidence.slice(0, 5).map((e) => `• ${slackText(e)}`),
+    ...(cause.evidence.length > 5 ? [`• ... and ${cause.evidence.length - 5} more`] : []),
+    ...cause.verify.slice(0, 2).map((d) => `\`${slackCode(d)}\``),
+  ].join('\n');
+}
+
 function allFindings(report: IdentityReport): Finding[] {
   return [...report.findings, ...report.records.flatMap((r) => r.findings)];
 }
@@ -331,38 +377,37 @@ export function renderIdentityAlert(
       : '';
   const subject = alertSubject(label, report.identity, report.region, suffix);
   const consoleUrl = sesConsoleUrl(report.identity, report.region);
-  const fixes = findings.flatMap((f) => f.fixes ?? []);
+  const causes =
+    view?.stage === 'RESOLVED' || view?.stage === 'CLOSED'
+      ? []
+      : causesOf(report).filter((c) => c.severity !== 'info' || report.health !== 'HEALTHY');
+  const changes = uniqueChanges(causes.flatMap((c) => c.changes));
   const recordLines = report.records.map((r) => {
     const codes = [...new Set(r.findings.map((f) => f.code))];
     return `  ${r.name}  ${r.type}  ${r.expected}   [${codes.length > 0 ? codes.join(', ') : 'ok'}]`;
   });
+  const clock = clockLine(view, report, graceDays);
   const text = truncate(
     [
       headline(view, report.health, where),
       '',
       summary,
-      ...clockLine(view, report, graceDays),
+      ...clock,
       sesStatusLine(report),
       '',
-      ...(findings.length > 0 ? ['What is wrong:'] : []),
-      ...findings.flatMap((f) => [`- ${f.code}: ${f.message}`, `  Verify: ${f.dig}`]),
-      ...(fixes.length > 0
-        ? [
-            '',
-            'Change in your DNS (name, type, value):',
-            ...[
-              ...new Set(
-                fixes.map(
-                  (x) => `  ${x.action === 'publish' ? 'publish' : 'remove '}  ${x.name}  ${x.type}  ${x.value}`,
-                ),
-              ),
-            ],
-          ]
+      ...(causes.length > 0
+        ? [`What to fix (${causes.length === 1 ? 'one cause' : `${causes.length} causes, most important first`}):`]
         : []),
-      '',
+      ...causes.flatMap((c, i) => [...causeText(c, i + 1), '']),
+      ...(changes.length > 0
+        ? ['Change in your DNS (action, name, type, value):', ...changes.map((x) => `  ${changeWords(x)}`), '']
+        : []),
       'Records that must exist:',
       ...recordLines,
       '',
+      ...(findings.length > 0 ? ['Details (every finding):'] : []),
+      ...findings.flatMap((f) => [`- ${f.code}: ${f.message}`, `  Verify: ${f.dig}`]),
+      ...(findings.length > 0 ? [''] : []),
       `SES console: ${consoleUrl}`,
     ]
       .map(visibleText)
@@ -370,15 +415,16 @@ export function renderIdentityAlert(
     MAX_TEXT,
   );
   const nextSteps = [
-    ...[
-      ...new Set(
-        fixes.map(
-          (x) =>
-            `${x.action === 'publish' ? 'Publish' : 'Remove'} \`${chatbotCode(`${x.name} ${x.type} ${x.value}`)}\``,
-        ),
-      ),
-    ],
-    ...[...new Set(findings.map((f) => `Verify: \`${chatbotCode(f.dig)}\``))].slice(0, 5),
+    ...causes
+      .filter((c) => c.fix)
+      .map((c) => `Fix: ${chatbotText(c.fix)}`)
+      .slice(0, 3),
+    ...changes.map(
+      (x) => `${x.action === 'publish' ? 'Publish' : 'Remove'} \`${chatbotCode(`${x.name} ${x.type} ${x.value}`)}\``,
+    ),
+    ...[...new Set([...causes.flatMap((c) => c.verify), ...findings.map((f) => f.dig)])]
+      .slice(0, 5)
+      .map((d) => `Verify: \`${chatbotCode(d)}\``),
   ].slice(0, 10);
   const chatbot: ChatbotNotification = {
     version: '1.0',
@@ -391,7 +437,11 @@ export function renderIdentityAlert(
         [
           `*${chatbotText(headline(view, report.health, where))}*`,
           summary,
-          ...clockLine(view, report, graceDays).map(chatbotText),
+          ...clock.map(chatbotText),
+          ...causes.map(
+            (c, i) =>
+              `*${i + 1}. ${chatbotText(c.summary)}*${c.fix ? ` Fix: ${chatbotText(c.fix)}` : ''}${c.diff ? ` (\`${markDiff(c.diff, 'actual', chatbotCode, (t) => `[${t}]`)}\`)` : ''}`,
+          ),
           ...findings.map((f) => `• *${f.code}*: ${chatbotText(f.message)}`),
           `<${consoleUrl}|Open in the SES console>`,
         ].join('\n'),
@@ -409,43 +459,48 @@ export function renderIdentityAlert(
         health: report.health,
         region: report.region,
         sesStatus: report.sesStatus,
+        ...(context.account ? { account: context.account } : {}),
         ...(view?.hoursLeft !== undefined ? { hoursLeft: String(view.hoursLeft) } : {}),
       },
     },
   };
-  const findingBlocks = findings.map((f) => ({
+  const section = (text: string) => ({
     type: 'section',
-    text: {
-      type: 'mrkdwn',
-      text: truncate(`*${f.code}*: ${slackText(f.message)}\n\`${slackCode(f.dig)}\``, MAX_SLACK_TEXT),
-    },
-  }));
+    text: { type: 'mrkdwn', text: truncate(text, MAX_SLACK_TEXT) },
+  });
+  const causeBlocks = causes.map((c, i) => section(slackCause(c, i + 1)));
+  const changeBlocks =
+    changes.length > 0
+      ? [
+          section(
+            [
+              '*Change in your DNS* (action, name, type, value):',
+              ...changes.map((x) => `\`${slackCode(changeWords(x))}\``),
+            ].join('\n'),
+          ),
+        ]
+      : [];
+  const findingBlocks = findings.map((f) => section(`*${f.code}*: ${slackText(f.message)}\n\`${slackCode(f.dig)}\``));
+  const fixed = [...causeBlocks, ...changeBlocks];
   const room = MAX_SLACK_BLOCKS - 3;
+  const detail = [...(findingBlocks.length > 0 ? [{ type: 'divider' }] : []), ...findingBlocks];
+  const body = [...fixed, ...detail];
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
-    {
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: truncate(
-          [
-            summary,
-            ...clockLine(view, report, graceDays).map(slackText),
-            `SES DKIM status: *${report.sesStatus}*`,
-          ].join('\n'),
-          MAX_SLACK_TEXT,
-        ),
-      },
-    },
-    ...(findingBlocks.length > room
+    section(
+      [
+        `*${slackText(headline(view, report.health, where))}*`,
+        slackText(summary),
+        ...clock.map(slackText),
+        slackText(sesStatusLine(report)),
+      ].join('\n'),
+    ),
+    ...(body.length > room
       ? [
-          ...findingBlocks.slice(0, room - 1),
-          {
-            type: 'section',
-            text: { type: 'mrkdwn', text: `... and ${findingBlocks.length - room + 1} more findings` },
-          },
+          ...body.slice(0, room - 1),
+          section(`... and ${body.length - room + 1} more findings: see the email or the scanner's log`),
         ]
-      : findingBlocks),
+      : body),
     {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: `<${consoleUrl}|Open ${slackText(report.identity)} in the SES console>` }],
@@ -505,6 +560,57 @@ export function snsPublishInput(alert: RenderedAlert): {
   };
 }
 
+/** Identities that share one cause in a digest: when at least this many do, they get one line. */
+const GROUP_AT = 3;
+
+interface DigestGroup {
+  readonly cause: RootCause;
+  readonly members: readonly { readonly report: IdentityReport; readonly view: NotificationView }[];
+}
+
+function topCause(report: IdentityReport, view: NotificationView): RootCause | undefined {
+  if (view.stage === 'RESOLVED' || view.stage === 'CLOSED') return undefined;
+  return causesOf(report).find((c) => c.severity !== 'info');
+}
+
+/**
+ * Identities whose top cause is the same thing (same kind, same servers): a provider outage behind 40
+ * identities is one line naming the provider, not 40.
+ */
+function digestGroups(items: readonly { report: IdentityReport; view: NotificationView }[]): DigestGroup[] {
+  const byKey = new Map<string, { cause: RootCause; members: { report: IdentityReport; view: NotificationView }[] }>();
+  for (const item of items) {
+    const cause = topCause(item.report, item.view);
+    if (!cause || cause.servers.length === 0) continue;
+    const hosts = [...new Set(cause.servers.map((s) => s.replace(/ \(.*\)$/, '')))].sort();
+    const key = `${cause.code}|${hosts.join(',')}`;
+    const group = byKey.get(key);
+    if (group) group.members.push(item);
+    else byKey.set(key, { cause, members: [item] });
+  }
+  return [...byKey.values()].filter((g) => g.members.length >= GROUP_AT);
+}
+
+function sharedCauseLine(group: DigestGroup): string {
+  const names = group.members.map((m) => m.report.identity);
+  const shown = names.slice(0, 10).join(', ');
+  const more = names.length > 10 ? ` and ${names.length - 10} more` : '';
+  const left = group.members.map((m) => m.view.hoursLeft).filter((h): h is number => h !== undefined && h !== null);
+  const soonest = left.length > 0 ? `; soonest deadline in ${Math.max(0, Math.floor(Math.min(...left)))} hours` : '';
+  const hosts = [...new Set(group.cause.servers.map((s) => s.replace(/ \(.*\)$/, '')))];
+  return `${names.length} identities, one cause (${group.cause.code} on ${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? ', ...' : ''})${soonest}: ${shown}${more}.${group.cause.fix ? ` Fix: ${group.cause.fix}` : ''}`;
+}
+
+/** Digest lines of the identities not already covered by a shared-cause line. */
+function ungrouped(
+  lines: readonly string[],
+  sorted: readonly { report: IdentityReport; view: NotificationView }[],
+  groups: readonly DigestGroup[],
+): string[] {
+  const grouped = new Set(groups.flatMap((g) => g.members.map((m) => m.report)));
+  return lines.filter((_, i) => !grouped.has(sorted[i]?.report as IdentityReport));
+}
+
 const STAGE_ORDER: readonly Stage[] = [
   'EXPIRED',
   'SIGNING_STOPPED',
@@ -543,18 +649,28 @@ export function renderDigest(
   const lines: string[] = [];
   let length = 0;
   let cut = 0;
+  const groups = digestGroups(sorted);
   for (const { report, view } of sorted) {
     const single = renderIdentityAlert(report, context, view);
-    lines.push(single.subject);
-    const findings =
-      view.stage === 'RESOLVED' || view.stage === 'CLOSED'
-        ? []
-        : allFindings(report).filter((f) => f.severity === 'problem' || f.severity === 'inconclusive');
+    const top = topCause(report, view);
+    const left = view.hoursLeft !== undefined && view.stage !== 'RESOLVED' && view.stage !== 'CLOSED';
+    lines.push(
+      `${single.subject}${top ? `: ${top.summary}` : ''}${left ? ` (${Math.max(0, Math.floor(view.hoursLeft ?? 0))} hours left)` : ''}`,
+    );
+    const causes =
+      view.stage === 'RESOLVED' || view.stage === 'CLOSED' ? [] : causesOf(report).filter((c) => c.severity !== 'info');
     const section = [
       `== ${single.subject}`,
       ...clockLine(view, report, graceDays).map((l) => truncate(l, 400)),
-      ...findings.slice(0, 5).flatMap((f) => [`- ${f.code}: ${truncate(f.message, 600)}`, `  Verify: ${f.dig}`]),
-      ...(findings.length > 5 ? [`- ... and ${findings.length - 5} more findings`] : []),
+      ...causes
+        .slice(0, 3)
+        .flatMap((c, i) => [
+          `${i + 1}. ${truncate(c.summary, 1000)}`,
+          ...(c.fix ? [`   Fix: ${truncate(c.fix, 1000)}`] : []),
+          ...(c.diff ? [`   (${describeDiff(c.diff)})`] : []),
+          ...c.verify.slice(0, 1).map((d) => `   Verify: ${d}`),
+        ]),
+      ...(causes.length > 3 ? [`... and ${causes.length - 3} more causes`] : []),
       `  SES console: ${sesConsoleUrl(report.identity, report.region)}`,
       '',
     ]
@@ -567,9 +683,13 @@ export function renderDigest(
     sections.push(section);
     length += section.length;
   }
+  const shared = groups.map((g) => sharedCauseLine(g));
   const text = [
     `${items.length} SES identities changed DKIM stage in one run${account}: ${counts}.`,
     '',
+    ...(shared.length > 0
+      ? ['Shared causes (one fix for many identities):', ...shared.map((l) => `- ${visibleText(l)}`), '']
+      : []),
     ...sections,
     ...(cut > 0
       ? [`... and ${cut} more identities not shown here (message size limit): see the scanner's log and dashboard.`]
@@ -582,7 +702,13 @@ export function renderDigest(
     content: {
       textType: 'client-markdown',
       title: chatbotText(subject),
-      description: truncate(lines.map((l) => `• ${chatbotText(l)}`).join('\n'), 3500),
+      description: truncate(
+        [
+          ...shared.map((l) => `*${chatbotText(l)}*`),
+          ...ungrouped(lines, sorted, groups).map((l) => `• ${chatbotText(l)}`),
+        ].join('\n'),
+        3500,
+      ),
       nextSteps: [
         'Read the email digest or the scanner log for every finding and fix',
         'Open the SES DKIM sentinel dashboard',
@@ -598,10 +724,16 @@ export function renderDigest(
     },
   };
   const room = MAX_SLACK_BLOCKS - 2;
-  const itemBlocks = lines.map((line) => ({
-    type: 'section',
-    text: { type: 'mrkdwn', text: truncate(slackText(line), MAX_SLACK_TEXT) },
-  }));
+  const itemBlocks = [
+    ...shared.map((line) => ({
+      type: 'section',
+      text: { type: 'mrkdwn', text: truncate(`*${slackText(line)}*`, MAX_SLACK_TEXT) },
+    })),
+    ...ungrouped(lines, sorted, groups).map((line) => ({
+      type: 'section',
+      text: { type: 'mrkdwn', text: truncate(slackText(line), MAX_SLACK_TEXT) },
+    })),
+  ];
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
     ...(itemBlocks.length > room

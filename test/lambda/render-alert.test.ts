@@ -67,7 +67,7 @@ describe('alert rendering', () => {
     expect(message.email).toContain('DKIM AT_RISK for example.com in eu-west-1 (account 123456789012)');
     expect(message.email).toContain('5-day revocation clock');
     expect(message.email).toContain(
-      'Change in your DNS (name, type, value):\n  publish  tok1._domainkey.example.com  CNAME  tok1.dkim.amazonses.com',
+      'Change in your DNS (action, name, type, value):\n  publish  tok1._domainkey.example.com  CNAME  tok1.dkim.amazonses.com',
     );
     expect(message.email).toContain('Verify: dig @192.0.2.0 +norecurse tok1._domainkey.example.com CNAME');
     expect(message.email).toContain(
