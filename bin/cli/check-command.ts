@@ -94,11 +94,30 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** Options that take a number: `--timeout-ms -1` must reach the range check, not read as an unknown flag. */
+const NUMERIC_OPTIONS = new Set(['--timeout-ms', '--authoritative-port']);
+
+/** `--flag -1` → `--flag=-1` for numeric flags, so a negative number gets the range message. */
+function joinNegativeNumbers(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (NUMERIC_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CheckCommandOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: joinNegativeNumbers(argv),
       strict: true,
       allowPositionals: false,
       options: {

@@ -14,7 +14,8 @@ export class IdentitiesFileError extends Error {
 export function parseIdentitiesFile(text: string, file: string, defaultRegion: string | undefined): SesIdentity[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Editors on Windows save UTF-8 with a byte order mark; JSON.parse would reject it as an invisible character.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new IdentitiesFileError(`${file}: not valid JSON (${(error as Error).message})`);
   }
@@ -24,7 +25,13 @@ export function parseIdentitiesFile(text: string, file: string, defaultRegion: s
   const seen = new Set<string>();
   return parsed.map((item: unknown, index) => {
     const where = `${file} item ${index + 1}`;
-    const record = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    // The item itself first: a null or a string is wrong whatever the region says.
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new IdentitiesFileError(
+        `${where}: expected a GetEmailIdentity object with IdentityName, got ${item === null ? 'null' : Array.isArray(item) ? 'an array' : JSON.stringify(item)}`,
+      );
+    }
+    const record = item as Record<string, unknown>;
     const region = record.Region ?? defaultRegion;
     if (region === undefined) {
       throw new IdentitiesFileError(`${where}: no Region, and neither --region nor AWS_REGION is set`);

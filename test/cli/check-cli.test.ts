@@ -134,6 +134,21 @@ describe('npm run check (end to end)', () => {
       /^check: --timeout-ms must be a whole number from 50 to 60000, got "soon"$/,
     ],
     [
+      'a negative timeout',
+      async () => ['--timeout-ms', '-1'],
+      /^check: --timeout-ms must be a whole number from 50 to 60000, got "-1"$/,
+    ],
+    [
+      'a negative port',
+      async () => ['--authoritative-port', '-53'],
+      /^check: --authoritative-port must be a whole number from 1 to 65535, got "-53"$/,
+    ],
+    [
+      'a null item without --region (the item is wrong, not the region)',
+      async () => ['--identities', await file('null.json', '[null]'), ...dnsFlags],
+      /^check: .*null\.json item 1: expected a GetEmailIdentity object with IdentityName, got null$/,
+    ],
+    [
       'a bad resolver',
       async () => ['--resolvers', 'dns.google'],
       /^check: --resolvers: "dns.google" is not an IP address/,
@@ -197,6 +212,15 @@ describe('npm run check (end to end)', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr.trim()).toMatch(message);
+  });
+
+  it('reads an identities file saved with a UTF-8 byte order mark', async () => {
+    const identities = await file('bom.json', `\uFEFF${JSON.stringify([identity('good.test', TOKENS.good)])}`);
+
+    const { code, stderr } = await run(['--identities', identities, ...dnsFlags]);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('accepts --no-route53 (Route 53 is never read with an identities file anyway)', async () => {
