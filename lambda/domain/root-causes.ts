@@ -264,7 +264,7 @@ function staleServerCause(
       if (
         f.code === 'NAMESERVERS_DISAGREE' ||
         f.code === 'RESOLVERS_DISAGREE' ||
-        f.servers.every((s) => covered.has(s))
+        (RECORD_FAMILY.has(f.code) && f.servers.every((s) => covered.has(s)))
       ) {
         grouped.push(f);
       }

@@ -1,0 +1,37 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { wrapParagraph } from '../../lambda/domain/text-wrap';
+
+describe('wrapParagraph', () => {
+  it('wraps at the width with a hanging indent', () => {
+    expect(wrapParagraph('aaa bbb ccc ddd', 9, '- ', '  ')).toEqual(['- aaa bbb', '  ccc ddd']);
+  });
+
+  it('never wraps a suggested command, and keeps a long word whole', () => {
+    const dig = `$ dig @192.0.2.1 +norecurse ${'x'.repeat(120)}._domainkey.example.com CNAME`;
+    expect(wrapParagraph(dig, 40, '  ')).toEqual([`  ${dig}`]);
+    expect(wrapParagraph(`short ${'y'.repeat(50)} end`, 20)).toEqual(['short', 'y'.repeat(50), 'end']);
+  });
+
+  it('keeps the spacing of a line that fits (aligned columns)', () => {
+    expect(wrapParagraph('name    CNAME  ok', 40, '  ')).toEqual(['  name    CNAME  ok']);
+  });
+
+  it('keeps every word, in order, and no line over the width unless one word is longer', () => {
+    const word = fc.stringMatching(/^[a-z.]{1,30}$/);
+    fc.assert(
+      fc.property(
+        fc.array(word, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 20, max: 120 }),
+        (words, width) => {
+          const lines = wrapParagraph(words.join(' '), width, '  ', '    ');
+          const back = lines.join(' ').split(/ +/).filter(Boolean);
+          return (
+            back.join(' ') === words.join(' ') &&
+            lines.every((l) => l.length <= width || l.trim().split(' ').length === 1)
+          );
+        },
+      ),
+    );
+  });
+});
