@@ -6,13 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCheckCommand } from './cli/check-command';
-import { DEMO_SUBNET, startDemoWorld } from './demo/demo-world';
-
-/**
- * The demo's clock: the moment its identities were exported from SES. A fixed clock keeps the hours left
- * the same on every run (with the real clock the bundled incidents would expire a few days after release).
- */
-export const DEMO_NOW = '2026-11-23T09:00:00.000Z';
+import { DEMO_NOW, DEMO_SUBNET, startDemoWorld } from './demo/demo-world';
 
 async function startOnFreePort() {
   for (let attempt = 0; ; attempt++) {

@@ -6,6 +6,12 @@
 import type { DnsEndpoint } from '../../lambda/adapters/dns/dns-transport';
 import { authoritativeServer, type InProcessDnsServer, iterativeResolver, type Zone, zone } from './in-process-dns';
 
+/**
+ * The demo's clock: the moment its identities were exported from SES. A fixed clock keeps the hours left
+ * the same on every run (with the real clock the bundled incidents would expire a few days after release).
+ */
+export const DEMO_NOW = '2026-11-23T09:00:00.000Z';
+
 export const DEMO_SUBNET = '127.0.53';
 const at = (host: number) => `${DEMO_SUBNET}.${host}`;
 

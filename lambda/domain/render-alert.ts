@@ -563,6 +563,17 @@ export function snsPublishInput(alert: RenderedAlert): {
 /** Identities that share one cause in a digest: when at least this many do, they get one line. */
 const GROUP_AT = 3;
 
+/** Causes about servers rather than one identity's records: the kind many identities can share. */
+const SHAREABLE: ReadonlySet<string> = new Set([
+  'STALE_NAMESERVER',
+  'LAGGING_SECONDARY',
+  'LOOKUP_FAILED',
+  'NAMESERVER_UNRESOLVABLE',
+  'DELEGATION_MISMATCH',
+  'DOMAIN_NOT_DELEGATED',
+  'ZONE_SOURCES_DISAGREE',
+]);
+
 interface DigestGroup {
   readonly cause: RootCause;
   readonly members: readonly { readonly report: IdentityReport; readonly view: NotificationView }[];
@@ -581,7 +592,7 @@ function digestGroups(items: readonly { report: IdentityReport; view: Notificati
   const byKey = new Map<string, { cause: RootCause; members: { report: IdentityReport; view: NotificationView }[] }>();
   for (const item of items) {
     const cause = topCause(item.report, item.view);
-    if (!cause || cause.servers.length === 0) continue;
+    if (!cause || !SHAREABLE.has(cause.code) || cause.servers.length === 0) continue;
     const hosts = [...new Set(cause.servers.map((s) => s.replace(/ \(.*\)$/, '')))].sort();
     const key = `${cause.code}|${hosts.join(',')}`;
     const group = byKey.get(key);

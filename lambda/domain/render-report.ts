@@ -4,7 +4,7 @@ import { DEFAULT_LIFECYCLE, type DeadlineKind, type LifecycleSettings, sesClock 
 import { terminalJson, visibleText } from './markup-escape';
 import { reportClockLines, restartAdvice, sesSinceWords, sesStatusLine } from './render-alert';
 import type { RootCause } from './root-causes';
-import { DEFAULT_TEXT_WIDTH, wrapParagraph } from './text-wrap';
+import { DEFAULT_TEXT_WIDTH, wrapParagraph, wrapWithCommands } from './text-wrap';
 import { caretLines } from './value-diff';
 
 /** SES's status and clock for one identity, as the JSON report states them. */
@@ -113,8 +113,8 @@ export function causeLines(cause: RootCause, number: number, width: number, inde
   const head = `${indent}${number}. `;
   const body = ' '.repeat(head.length);
   const deeper = `${body}  `;
-  const lines = wrapParagraph(visibleText(cause.summary), width, head, body);
-  if (cause.fix) lines.push(...wrapParagraph(`Fix: ${visibleText(cause.fix)}`, width, body, deeper));
+  const lines = wrapWithCommands(visibleText(cause.summary), width, head, body);
+  if (cause.fix) lines.push(...wrapWithCommands(`Fix: ${visibleText(cause.fix)}`, width, body, deeper));
   for (const change of cause.changes)
     lines.push(...wrapParagraph(visibleText(changeLine(change)), width, deeper, `${deeper}  `));
   if (cause.diff) {
@@ -139,7 +139,7 @@ export function causeLines(cause: RootCause, number: number, width: number, inde
 
 function findingLines(finding: Finding, width: number, indent: string): string[] {
   return [
-    ...wrapParagraph(`- ${finding.code}: ${visibleText(finding.message)}`, width, indent, `${indent}  `),
+    ...wrapWithCommands(`- ${finding.code}: ${visibleText(finding.message)}`, width, indent, `${indent}  `),
     `${indent}  $ ${visibleText(finding.dig)}`,
   ];
 }
@@ -169,13 +169,13 @@ export function renderText(
       ...(options.now !== undefined ? [`Status: ${sesSinceWords(report, clock, options.now)}`] : []),
       ...(options.now !== undefined ? reportClockLines(report, clock, options.lifecycle?.graceDays ?? 5) : []),
     ];
-    for (const line of status) lines.push(...wrapParagraph(visibleText(line), width, indent, indent));
+    for (const line of status) lines.push(...wrapWithCommands(visibleText(line), width, indent, indent));
     const causes = (report.causes ?? []).filter((c) => c.severity !== 'info' || report.health !== 'HEALTHY');
     if (causes.length > 0) {
       lines.push(`${indent}${causes.length === 1 ? 'Cause' : `${causes.length} causes`} (fix first):`);
       for (const [i, cause] of causes.entries()) lines.push(...causeLines(cause, i + 1, width, `${indent}  `));
       if (report.sesStatus === 'FAILED' && options.now === undefined) {
-        lines.push(...wrapParagraph(`Then ${restartAdvice(report)}`, width, `${indent}  `, `${indent}    `));
+        lines.push(...wrapWithCommands(`Then ${restartAdvice(report)}`, width, `${indent}  `, `${indent}    `));
       }
     }
     const nameWidth = Math.max(6, ...report.records.map((r) => visibleText(r.name).length));

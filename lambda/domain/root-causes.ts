@@ -140,7 +140,8 @@ function worst(findings: readonly Finding[]): Severity {
 function splitFix(message: string): { summary: string; fix: string } {
   const at = message.indexOf(' Fix: ');
   if (at < 0) return { summary: message, fix: '' };
-  return { summary: message.slice(0, at), fix: message.slice(at + ' Fix: '.length) };
+  const fix = message.slice(at + ' Fix: '.length);
+  return { summary: message.slice(0, at), fix: `${fix.charAt(0).toUpperCase()}${fix.slice(1)}` };
 }
 
 function answerWords(answer: AnswerReport): string {
@@ -354,7 +355,10 @@ export function rootCauses(report: IdentityReport): RootCause[] {
                   : typo && diff
                     ? `${label(record)} has a typo in its value (${describeDiff(diff)}) on ${listInWords(finding.servers)}.`
                     : `${label(record)} points to ${actual} instead of ${record.expected} on ${listInWords(finding.servers)}.`,
-              fix: `Change the value of ${record.name} to ${record.expected}.`,
+              fix:
+                finding.code === 'MISNAMED_RECORD' && split.fix
+                  ? split.fix
+                  : `Change the value of ${record.name} to ${record.expected}.`,
               records: [record.name],
               ...(diff ? { diff } : {}),
             },

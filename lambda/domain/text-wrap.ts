@@ -30,3 +30,32 @@ export function wrapParagraph(text: string, width: number, indent = '', hanging 
 export function wrapLines(lines: readonly string[], width: number, indent = '', hanging = indent): string[] {
   return lines.flatMap((l) => wrapParagraph(l, width, indent, hanging));
 }
+
+/** One shell word: single-quoted parts, escaped quotes and plain characters, up to a space or punctuation. */
+const SHELL_WORD = String.raw`(?:'[^']*'|\\'|[^\s'(),;])+`;
+/** A suggested AWS CLI command inside a sentence (restart advice, "To sign: ..."). */
+const INLINE_COMMAND = new RegExp(String.raw`\baws (?:sesv2|ses|route53) ${SHELL_WORD}(?: ${SHELL_WORD})*`, 'g');
+
+/**
+ * Wrap a paragraph that may contain suggested commands: each command goes on a line of its own, starting
+ * with `$ ` and never wrapped, so it pastes as one line; the prose around it wraps as usual.
+ */
+export function wrapWithCommands(text: string, width: number, indent = '', hanging = indent): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  let first = true;
+  for (const match of text.matchAll(INLINE_COMMAND)) {
+    const at = rest.indexOf(match[0]);
+    const before = rest.slice(0, at).trim();
+    if (before) lines.push(...wrapParagraph(before, width, first ? indent : hanging, hanging));
+    else if (first) lines.push(indent.trimEnd());
+    // A sentence's final full stop is not part of the command.
+    const command = match[0].replace(/\.$/, '');
+    lines.push(`${hanging}  $ ${command}`);
+    rest = rest.slice(at + command.length);
+    first = false;
+  }
+  const tail = rest.trim();
+  if (tail && tail !== '.') lines.push(...wrapParagraph(tail, width, first ? indent : hanging, hanging));
+  return lines.filter((l, i) => l !== '' || i > 0);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { wrapParagraph } from '../../lambda/domain/text-wrap';
+import { wrapParagraph, wrapWithCommands } from '../../lambda/domain/text-wrap';
 
 describe('wrapParagraph', () => {
   it('wraps at the width with a hanging indent', () => {
@@ -33,5 +33,23 @@ describe('wrapParagraph', () => {
         },
       ),
     );
+  });
+});
+
+describe('wrapWithCommands', () => {
+  it('puts a suggested command on a line of its own, whole, quoted words included', () => {
+    const text =
+      "restart Easy DKIM: console > Identities > x > Edit, or aws sesv2 put-email-identity-dkim-signing-attributes --email-identity 'a b'\\''c.example' --signing-attributes-origin AWS_SES --region eu-west-1 (this may issue new tokens: publish the records SES then shows).";
+    const lines = wrapWithCommands(text, 60, '  ', '    ');
+
+    expect(lines).toContain(
+      "      $ aws sesv2 put-email-identity-dkim-signing-attributes --email-identity 'a b'\\''c.example' --signing-attributes-origin AWS_SES --region eu-west-1",
+    );
+    expect(lines.filter((l) => !l.trimStart().startsWith('$ ')).every((l) => l.length <= 60)).toBe(true);
+    expect(lines.join(' ')).toContain('(this may issue new tokens:');
+  });
+
+  it('leaves prose without commands as wrapParagraph does', () => {
+    expect(wrapWithCommands('aaa bbb ccc ddd', 9, '- ', '  ')).toEqual(wrapParagraph('aaa bbb ccc ddd', 9, '- ', '  '));
   });
 });
