@@ -73,10 +73,10 @@ describe('golden reports (both incidents and each near miss, in every medium)', 
     const alert = renderIdentityAlert(report, CONTEXT, viewOf(report));
 
     expectGolden(`${file}.txt`, stable(renderText([report], [], { colour: false, width: 100, now: NOW })));
-    expectGolden(`${file}.json`, stable(renderJson([report], [], NOW)));
+    expectGolden(`${file}.json.golden`, stable(renderJson([report], [], NOW)));
     expectGolden(`${file}.email.txt`, stable(`Subject: ${alert.subject}\n\n${alert.text}`));
-    expectGolden(`${file}.slack.json`, stable(JSON.stringify(alert.slack, null, 2)));
-    expectGolden(`${file}.chatbot.json`, stable(JSON.stringify(alert.chatbot, null, 2)));
+    expectGolden(`${file}.slack.json.golden`, stable(JSON.stringify(alert.slack, null, 2)));
+    expectGolden(`${file}.chatbot.json.golden`, stable(JSON.stringify(alert.chatbot, null, 2)));
   });
 
   it('digest: every identity with its top cause and hours left', () => {
@@ -84,6 +84,6 @@ describe('golden reports (both incidents and each near miss, in every medium)', 
     const digest = renderDigest(items, CONTEXT);
 
     expectGolden('digest.email.txt', stable(`Subject: ${digest.subject}\n\n${digest.text}`));
-    expectGolden('digest.slack.json', stable(JSON.stringify(digest.slack, null, 2)));
+    expectGolden('digest.slack.json.golden', stable(JSON.stringify(digest.slack, null, 2)));
   });
 });

@@ -5,7 +5,8 @@ import { expect } from 'vitest';
 const GOLDEN_DIR = join(__dirname, '..', 'golden');
 
 /**
- * Compare `actual` with `test/golden/<name>`. The files were reviewed by eye once; a change in output fails
+ * Compare `actual` with `test/golden/<name>` (JSON goldens end in `.golden`, which the formatter leaves alone:
+ * they are the renderer's bytes). The files were reviewed by eye once; a change in output fails
  * the test until someone looks again and reruns with `UPDATE_GOLDEN=1` to rewrite them.
  */
 export function expectGolden(name: string, actual: string): void {
