@@ -668,3 +668,32 @@ export function changedSince(previous: IdentityState | undefined, next: Identity
   // Refresh the TTL when less than half of it is left.
   return previous.expiresAt - now / 1000 < (next.expiresAt - now / 1000) / 2;
 }
+
+/**
+ * The state diagram of `TRANSITIONS` in Mermaid (`stateDiagram-v2`): one edge per pair of phases, labelled
+ * with what is sent. The README shows exactly this, and a test keeps the two the same.
+ */
+export function lifecycleDiagram(): string {
+  const edges = new Map<string, Set<string>>();
+  for (const row of TRANSITIONS) {
+    for (const from of row.from) {
+      // Staying in a phase is not drawn; what is sent meanwhile (UPDATE, REMINDER) is in the notes.
+      if (from === row.to) continue;
+      const key = `${from} --> ${row.to}`;
+      const labels = edges.get(key) ?? new Set<string>();
+      if (row.emits) labels.add(row.emits);
+      edges.set(key, labels);
+    }
+  }
+  const lines = [...edges.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([edge, labels]) => `  ${edge}${labels.size > 0 ? `: ${[...labels].sort().join(', ')}` : ''}`);
+  return [
+    'stateDiagram-v2',
+    '  [*] --> QUIET',
+    ...lines,
+    '  note right of COUNTDOWN: REMINDER before the deadline, EXPIRED when it passes',
+    '  note right of SETUP_BLOCKED: REMINDER before the 72-hour setup window ends',
+    '  note right of AT_RISK: UPDATE for each new root cause',
+  ].join('\n');
+}
