@@ -254,6 +254,8 @@ export interface Incident {
   readonly deadline?: string;
   readonly deadlineKind?: DeadlineKind;
   readonly remindersSent: readonly number[];
+  /** Stages already sent in this incident: each is said once; saying it again is an UPDATE. */
+  readonly said?: readonly Stage[];
 }
 
 /** A definite problem seen but not yet confirmed. */
@@ -451,6 +453,7 @@ export function decide(
   const out: PendingNotification[] = [];
   const notify = (stage: Stage, extra: { suffix?: string; threshold?: number; reason?: string } = {}) => {
     incident ??= openIncident();
+    if (!incident.said?.includes(stage)) incident = { ...incident, said: [...(incident.said ?? []), stage] };
     out.push({
       id: `${key}#${incident.id}#${stage}${extra.suffix ?? ''}`,
       stage,
@@ -521,6 +524,16 @@ export function decide(
         suffix: `#${phase}#${iso(now)}`,
         reason: 'SES signs again, but the DNS is still wrong somewhere.',
       });
+    } else if (incident?.said?.includes(row.emits)) {
+      // SES flipping back and forth (it read a stale server one check, a good one the next): the stage was
+      // said in this incident already; what changed is news, not a second announcement.
+      notify('UPDATE', {
+        suffix: `#${row.emits}#${iso(now)}`,
+        reason:
+          row.emits === 'SIGNING_STOPPED'
+            ? 'SES has stopped signing again: a new revocation clock runs.'
+            : 'The records are definitely wrong again while SES verifies the setup.',
+      });
     } else {
       notify(
         row.emits,
@@ -552,7 +565,8 @@ export function decide(
     if (due.length > 0) {
       // Several thresholds crossed at once (missed runs): one reminder, for the nearest.
       const threshold = Math.min(...due);
-      notify('REMINDER', { suffix: `#${incident.deadlineKind}#${threshold}`, threshold });
+      // Per clock: a new deadline in the same incident (SES stopped signing again) gets its own reminders.
+      notify('REMINDER', { suffix: `#${incident.deadlineKind}#${incident.clockStart}#${threshold}`, threshold });
       incident = { ...incident, remindersSent: [...incident.remindersSent, ...due] };
     }
   }
