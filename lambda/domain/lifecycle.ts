@@ -268,10 +268,13 @@ export interface Suspicion {
 
 /** What is stored per identity. Identities that are QUIET with nothing pending are not stored at all. */
 export interface IdentityState {
-  /** `<region>#<identity>` */
+  /** See {@link stateKey}. */
   readonly key: string;
   readonly identity: string;
   readonly region: string;
+  readonly account?: string;
+  /** Absent for DKIM. */
+  readonly track?: Track;
   /** Incremented on every write; writes are conditional on it. */
   readonly version: number;
   readonly phase: Phase;
@@ -315,8 +318,30 @@ export interface RunContext {
   readonly runId: string;
 }
 
-export function stateKey(region: string, identity: string): string {
-  return `${region}#${identity}`;
+/** What is watched for an identity: its DKIM records, its custom MAIL FROM domain, its DMARC record. */
+export type Track = 'DKIM' | 'MAIL_FROM' | 'DMARC';
+
+/** Whose lifecycle: an identity in a region (in an account, in organization mode), for one track. */
+export interface LifecycleSubject {
+  readonly identity: string;
+  readonly region: string;
+  /** Organization mode: two accounts can hold the same identity in the same region. */
+  readonly account?: string;
+  /** @default 'DKIM' */
+  readonly track?: Track;
+}
+
+/**
+ * The state key: `<region>#<identity>` for DKIM in a single account (unchanged since the first release),
+ * prefixed with the account in organization mode and suffixed with the track for MAIL FROM and DMARC.
+ */
+export function stateKey(
+  region: string,
+  identity: string,
+  scope: Omit<Partial<LifecycleSubject>, 'identity' | 'region'> = {},
+): string {
+  const base = `${scope.account ? `${scope.account}#` : ''}${region}#${identity}`;
+  return scope.track && scope.track !== 'DKIM' ? `${base}#${scope.track}` : base;
 }
 
 function sesSignal(report: IdentityReport): SesSignal {
@@ -425,17 +450,19 @@ function guardHolds(row: Transition, confirmed: boolean, unverifiedRuns: number,
  */
 export function decide(
   previous: IdentityState | undefined,
-  report: { identity: string; region: string },
+  report: LifecycleSubject,
   o: RunObservation,
   run: RunContext,
   settings: LifecycleSettings = DEFAULT_LIFECYCLE,
 ): { state: IdentityState; notifications: PendingNotification[] } {
   const { now } = run;
-  const key = stateKey(report.region, report.identity);
+  const key = stateKey(report.region, report.identity, report);
   const base: IdentityState = previous ?? {
     key,
     identity: report.identity,
     region: report.region,
+    ...(report.account ? { account: report.account } : {}),
+    ...(report.track && report.track !== 'DKIM' ? { track: report.track } : {}),
     version: 0,
     phase: 'QUIET',
     health: o.health,
@@ -587,6 +614,8 @@ export function decide(
       key: base.key,
       identity: base.identity,
       region: base.region,
+      ...pick(base, 'account'),
+      ...pick(base, 'track'),
       version: base.version + 1,
       phase,
       health: o.health,

@@ -12,6 +12,7 @@ import {
   type Phase,
   type RunObservation,
   type SesSignal,
+  stateKey,
   TRANSITIONS,
 } from '../../lambda/domain/lifecycle';
 
@@ -403,5 +404,25 @@ describe('each stage is said once per incident', () => {
 
     expect([...seen.entries()].filter(([, n]) => n > 1)).toEqual([]);
     expect(seen.size).toBeGreaterThan(20);
+  });
+});
+
+describe('state keys', () => {
+  it('keeps single-account DKIM keys as they were, and separates accounts and tracks', () => {
+    expect(stateKey('eu-west-1', 'example.com')).toBe('eu-west-1#example.com');
+    expect(stateKey('eu-west-1', 'example.com', { account: '111111111111' })).toBe(
+      '111111111111#eu-west-1#example.com',
+    );
+    expect(stateKey('eu-west-1', 'example.com', { track: 'MAIL_FROM' })).toBe('eu-west-1#example.com#MAIL_FROM');
+    const a = decide(undefined, { ...IDENTITY, account: '111111111111', track: 'DMARC' }, broken, {
+      now: T,
+      runId: 'a',
+    });
+    expect(a.state).toMatchObject({
+      key: '111111111111#eu-west-1#example.com#DMARC',
+      account: '111111111111',
+      track: 'DMARC',
+    });
+    expect(a.notifications[0]?.id.startsWith('111111111111#eu-west-1#example.com#DMARC#')).toBe(true);
   });
 });
