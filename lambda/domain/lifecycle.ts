@@ -254,6 +254,8 @@ export interface Incident {
   readonly deadline?: string;
   readonly deadlineKind?: DeadlineKind;
   readonly remindersSent: readonly number[];
+  /** Stages already sent in this incident: each is said once; saying it again is an UPDATE. */
+  readonly said?: readonly Stage[];
 }
 
 /** A definite problem seen but not yet confirmed. */
@@ -266,10 +268,13 @@ export interface Suspicion {
 
 /** What is stored per identity. Identities that are QUIET with nothing pending are not stored at all. */
 export interface IdentityState {
-  /** `<region>#<identity>` */
+  /** See {@link stateKey}. */
   readonly key: string;
   readonly identity: string;
   readonly region: string;
+  readonly account?: string;
+  /** Absent for DKIM. */
+  readonly track?: Track;
   /** Incremented on every write; writes are conditional on it. */
   readonly version: number;
   readonly phase: Phase;
@@ -313,8 +318,30 @@ export interface RunContext {
   readonly runId: string;
 }
 
-export function stateKey(region: string, identity: string): string {
-  return `${region}#${identity}`;
+/** What is watched for an identity: its DKIM records, its custom MAIL FROM domain, its DMARC record. */
+export type Track = 'DKIM' | 'MAIL_FROM' | 'DMARC';
+
+/** Whose lifecycle: an identity in a region (in an account, in organization mode), for one track. */
+export interface LifecycleSubject {
+  readonly identity: string;
+  readonly region: string;
+  /** Organization mode: two accounts can hold the same identity in the same region. */
+  readonly account?: string;
+  /** @default 'DKIM' */
+  readonly track?: Track;
+}
+
+/**
+ * The state key: `<region>#<identity>` for DKIM in a single account (unchanged since the first release),
+ * prefixed with the account in organization mode and suffixed with the track for MAIL FROM and DMARC.
+ */
+export function stateKey(
+  region: string,
+  identity: string,
+  scope: Omit<Partial<LifecycleSubject>, 'identity' | 'region'> = {},
+): string {
+  const base = `${scope.account ? `${scope.account}#` : ''}${region}#${identity}`;
+  return scope.track && scope.track !== 'DKIM' ? `${base}#${scope.track}` : base;
 }
 
 function sesSignal(report: IdentityReport): SesSignal {
@@ -482,17 +509,19 @@ function guardHolds(row: Transition, confirmed: boolean, unverifiedRuns: number,
  */
 export function decide(
   previous: IdentityState | undefined,
-  report: { identity: string; region: string },
+  report: LifecycleSubject,
   o: RunObservation,
   run: RunContext,
   settings: LifecycleSettings = DEFAULT_LIFECYCLE,
 ): { state: IdentityState; notifications: PendingNotification[] } {
   const { now } = run;
-  const key = stateKey(report.region, report.identity);
+  const key = stateKey(report.region, report.identity, report);
   const base: IdentityState = previous ?? {
     key,
     identity: report.identity,
     region: report.region,
+    ...(report.account ? { account: report.account } : {}),
+    ...(report.track && report.track !== 'DKIM' ? { track: report.track } : {}),
     version: 0,
     phase: 'QUIET',
     health: o.health,
@@ -510,6 +539,7 @@ export function decide(
   const out: PendingNotification[] = [];
   const notify = (stage: Stage, extra: { suffix?: string; threshold?: number; reason?: string } = {}) => {
     incident ??= openIncident();
+    if (!incident.said?.includes(stage)) incident = { ...incident, said: [...(incident.said ?? []), stage] };
     out.push({
       id: `${key}#${incident.id}#${stage}${extra.suffix ?? ''}`,
       stage,
@@ -580,6 +610,16 @@ export function decide(
         suffix: `#${phase}#${iso(now)}`,
         reason: 'SES signs again, but the DNS is still wrong somewhere.',
       });
+    } else if (incident?.said?.includes(row.emits)) {
+      // SES flipping back and forth (it read a stale server one check, a good one the next): the stage was
+      // said in this incident already; what changed is news, not a second announcement.
+      notify('UPDATE', {
+        suffix: `#${row.emits}#${iso(now)}`,
+        reason:
+          row.emits === 'SIGNING_STOPPED'
+            ? 'SES has stopped signing again: a new revocation clock runs.'
+            : 'The records are definitely wrong again while SES verifies the setup.',
+      });
     } else {
       notify(
         row.emits,
@@ -611,7 +651,8 @@ export function decide(
     if (due.length > 0) {
       // Several thresholds crossed at once (missed runs): one reminder, for the nearest.
       const threshold = Math.min(...due);
-      notify('REMINDER', { suffix: `#${incident.deadlineKind}#${threshold}`, threshold });
+      // Per clock: a new deadline in the same incident (SES stopped signing again) gets its own reminders.
+      notify('REMINDER', { suffix: `#${incident.deadlineKind}#${incident.clockStart}#${threshold}`, threshold });
       incident = { ...incident, remindersSent: [...incident.remindersSent, ...due] };
     }
   }
@@ -632,6 +673,8 @@ export function decide(
       key: base.key,
       identity: base.identity,
       region: base.region,
+      ...pick(base, 'account'),
+      ...pick(base, 'track'),
       version: base.version + 1,
       phase,
       health: o.health,
@@ -726,4 +769,33 @@ export function changedSince(previous: IdentityState | undefined, next: Identity
   if (strip(previous) !== strip(next)) return true;
   // Refresh the TTL when less than half of it is left.
   return previous.expiresAt - now / 1000 < (next.expiresAt - now / 1000) / 2;
+}
+
+/**
+ * The state diagram of `TRANSITIONS` in Mermaid (`stateDiagram-v2`): one edge per pair of phases, labelled
+ * with what is sent. The README shows exactly this, and a test keeps the two the same.
+ */
+export function lifecycleDiagram(): string {
+  const edges = new Map<string, Set<string>>();
+  for (const row of TRANSITIONS) {
+    for (const from of row.from) {
+      // Staying in a phase is not drawn; what is sent meanwhile (UPDATE, REMINDER) is in the notes.
+      if (from === row.to) continue;
+      const key = `${from} --> ${row.to}`;
+      const labels = edges.get(key) ?? new Set<string>();
+      if (row.emits) labels.add(row.emits);
+      edges.set(key, labels);
+    }
+  }
+  const lines = [...edges.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([edge, labels]) => `  ${edge}${labels.size > 0 ? `: ${[...labels].sort().join(', ')}` : ''}`);
+  return [
+    'stateDiagram-v2',
+    '  [*] --> QUIET',
+    ...lines,
+    '  note right of COUNTDOWN: REMINDER before the deadline, EXPIRED when it passes',
+    '  note right of SETUP_BLOCKED: REMINDER before the 72-hour setup window ends',
+    '  note right of AT_RISK: UPDATE for each new root cause',
+  ].join('\n');
 }

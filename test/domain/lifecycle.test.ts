@@ -12,6 +12,7 @@ import {
   type Phase,
   type RunObservation,
   type SesSignal,
+  stateKey,
   TRANSITIONS,
 } from '../../lambda/domain/lifecycle';
 
@@ -360,5 +361,68 @@ describe('blind spells, closing and the outbox', () => {
     expect(first.state.pending.map((p) => p.stage)).toEqual(['DETECTED']);
     expect(again.notifications).toEqual([]);
     expect(again.state.pending.map((p) => p.id)).toEqual(first.state.pending.map((p) => p.id));
+  });
+});
+
+describe('each stage is said once per incident', () => {
+  it('SES flipping SUCCESS / TEMPORARY_FAILURE while a stale server stays: one SIGNING_STOPPED, then UPDATEs', () => {
+    const failing = (h: number) => obs('TEMPORARY_FAILURE', 'BROKEN', { sesLastSuccess: at(h - 0.5) });
+    const { sent } = simulate({ 0: broken, 5: failing(5), 8: broken, 12: failing(12) }, 20);
+
+    expect(sent).toEqual(['0h DETECTED', '5h SIGNING_STOPPED', '8h UPDATE', '12h UPDATE']);
+  });
+
+  it('a setup blocked, fixed, then broken again while SES still verifies: one SETUP_BLOCKED, then an UPDATE', () => {
+    const blocked = obs('PENDING', 'BROKEN', { setupStartedAt: at(0) });
+    const { sent } = simulate({ 0: blocked, 3: obs('PENDING', 'VERIFIED'), 5: blocked }, 8);
+
+    expect(sent).toEqual(['0h SETUP_BLOCKED', '5h UPDATE']);
+  });
+
+  it('a 1,000-hour random walk never decides the same stage twice in one incident (UPDATE and REMINDER aside)', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const sesStates: SesSignal[] = ['SUCCESS', 'SUCCESS', 'SUCCESS', 'PENDING', 'TEMPORARY_FAILURE', 'FAILED', 'OFF'];
+    const dnsStates: DnsSignal[] = ['VERIFIED', 'VERIFIED', 'BROKEN', 'BROKEN', 'UNVERIFIED'];
+    let state: IdentityState | undefined;
+    const seen = new Map<string, number>();
+    let o = good;
+    for (let hour = 0; hour < 1000; hour++) {
+      if (random() < 0.2) o = obs(pick(sesStates), pick(dnsStates), { sesLastSuccess: at(hour - 1) });
+      const result = decide(state, IDENTITY, o, { now: T + hour * HOUR, runId: `r${hour}` });
+      for (const n of result.notifications) {
+        if (n.stage === 'UPDATE' || n.stage === 'REMINDER') continue;
+        const k = `${n.incidentId}|${n.stage}`;
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+      }
+      state = { ...result.state, pending: [] };
+    }
+
+    expect([...seen.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    expect(seen.size).toBeGreaterThan(20);
+  });
+});
+
+describe('state keys', () => {
+  it('keeps single-account DKIM keys as they were, and separates accounts and tracks', () => {
+    expect(stateKey('eu-west-1', 'example.com')).toBe('eu-west-1#example.com');
+    expect(stateKey('eu-west-1', 'example.com', { account: '111111111111' })).toBe(
+      '111111111111#eu-west-1#example.com',
+    );
+    expect(stateKey('eu-west-1', 'example.com', { track: 'MAIL_FROM' })).toBe('eu-west-1#example.com#MAIL_FROM');
+    const a = decide(undefined, { ...IDENTITY, account: '111111111111', track: 'DMARC' }, broken, {
+      now: T,
+      runId: 'a',
+    });
+    expect(a.state).toMatchObject({
+      key: '111111111111#eu-west-1#example.com#DMARC',
+      account: '111111111111',
+      track: 'DMARC',
+    });
+    expect(a.notifications[0]?.id.startsWith('111111111111#eu-west-1#example.com#DMARC#')).toBe(true);
   });
 });

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store';
-import { type AlertLifecycleSettings, advanceLifecycle, type LifecycleScope } from '../../lambda/alert-lifecycle';
+import {
+  AlertLifecycleRun,
+  type AlertLifecycleSettings,
+  advanceLifecycle,
+  type LifecycleScope,
+} from '../../lambda/alert-lifecycle';
 import type { IdentityReport } from '../../lambda/domain/assess-identity';
 import { DEFAULT_LIFECYCLE, stateKey } from '../../lambda/domain/lifecycle';
 import { startDynalite } from '../support/dynalite';
@@ -173,6 +178,32 @@ describe('incident timelines (lifecycle + dynalite + channels, hour by hour)', (
     expect(w.sns.stages()).toEqual(['DETECTED retry.example']);
     expect(w.slack.stages()).toEqual(['DETECTED retry.example']);
     expect((await w.store.get(stateKey('eu-west-1', 'retry.example')))?.pending).toEqual([]);
+  });
+
+  it('an invocation that dies after claiming (a timeout): its Lambda retry, same request id, takes the claims back and sends once', async () => {
+    const w = await world();
+    const reports = [reportFor('crash.example', { ses: 'SUCCESS', dns: 'typo' })];
+    const crashed = new AlertLifecycleRun(
+      SETTINGS,
+      {},
+      {
+        store: w.store,
+        channels: [w.sns, w.slack],
+        now: () => T0,
+        invocationId: 'req-crash',
+        logger: quiet,
+      },
+    );
+    await crashed.load();
+    await crashed.advance(reports[0] as IdentityReport);
+    // ... and the function is killed here, before delivering: the claim stays in the table.
+    expect((await w.store.get(stateKey('eu-west-1', 'crash.example')))?.pending[0]?.claimedBy).toBe('req-crash');
+
+    await w.run(0, reports, { id: 'req-crash', offsetMs: 120_000 });
+
+    expect(w.sns.stages()).toEqual(['DETECTED crash.example']);
+    expect(w.slack.stages()).toEqual(['DETECTED crash.example']);
+    expect((await w.store.get(stateKey('eu-west-1', 'crash.example')))?.pending).toEqual([]);
   });
 
   it('a deleted identity: one CLOSED; re-created later, it starts fresh (no stale DETECTED or RESOLVED)', async () => {
