@@ -3,7 +3,7 @@ import type { Finding, RecordFix } from './findings';
 import { DEFAULT_LIFECYCLE, type DeadlineKind, type LifecycleSettings, sesClock } from './lifecycle';
 import { terminalJson, visibleText } from './markup-escape';
 import { reportClockLines, restartAdvice, sesSinceWords, sesStatusLine } from './render-alert';
-import type { RootCause } from './root-causes';
+import { type RootCause, rootCauses } from './root-causes';
 import { DEFAULT_TEXT_WIDTH, wrapParagraph, wrapWithCommands } from './text-wrap';
 import { caretLines } from './value-diff';
 
@@ -170,7 +170,9 @@ export function renderText(
       ...(options.now !== undefined ? reportClockLines(report, clock, options.lifecycle?.graceDays ?? 5) : []),
     ];
     for (const line of status) lines.push(...wrapWithCommands(visibleText(line), width, indent, indent));
-    const causes = (report.causes ?? []).filter((c) => c.severity !== 'info' || report.health !== 'HEALTHY');
+    const causes = (report.causes ?? rootCauses(report)).filter(
+      (c) => c.severity !== 'info' || report.health !== 'HEALTHY',
+    );
     if (causes.length > 0) {
       lines.push(`${indent}${causes.length === 1 ? 'Cause' : `${causes.length} causes`} (fix first):`);
       for (const [i, cause] of causes.entries()) lines.push(...causeLines(cause, i + 1, width, `${indent}  `));
@@ -234,7 +236,7 @@ export function toJsonReport(
     ...(now !== undefined ? { checkedAt: new Date(now).toISOString() } : {}),
     identities: identities.map((r) => ({
       ...r,
-      causes: r.causes ?? [],
+      causes: r.causes ?? rootCauses(r),
       ...(now !== undefined ? { ses: sesStatusReport(r, now, settings) } : {}),
     })),
     errors,
