@@ -89,7 +89,9 @@ describe('digest', () => {
     expect(slack).toMatch(
       /DKIM DETECTED: example\.com \(eu-west-1\), 41h left: record 2 \(tok2\._domainkey\.example\.com\) has a typo .* \(41 hours left\)/,
     );
-    expect(slack).toContain('DKIM DETECTED: other.example (eu-west-1): record 1 (tok1._domainkey.other.example) is not published: no CNAME on ns1 and ns2.');
+    expect(slack).toContain(
+      'DKIM DETECTED: other.example (eu-west-1): record 1 (tok1._domainkey.other.example) is not published: no CNAME on ns1 and ns2.',
+    );
     expect(digest.text).toContain('Fix: Change the value of tok2._domainkey.example.com to tok2.dkim.amazonses.com.');
   });
 });
