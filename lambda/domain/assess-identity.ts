@@ -1,3 +1,4 @@
+import { diagnoseDnssec } from './diagnose-dnssec';
 import { diagnoseRecord } from './diagnose-record';
 import { diagnoseRoute53, type Route53ChangeBatch, type Route53Observation } from './diagnose-route53';
 import { diagnoseZone } from './diagnose-zone';
@@ -202,13 +203,26 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     serials.set(serverLabel(s.server), s.soa.serial);
     primaries.set(serverLabel(s.server), s.soa.mname);
   }
+  const dnssec = zone?.zone && zone.dnssec ? diagnoseDnssec(zone.zone, zone.dnssec) : undefined;
   const recordReports: RecordReport[] = records.map((expected) => {
     const answers = observation?.answers.get(expected.name) ?? [];
+    const explained = answers.filter(
+      (a) =>
+        a.server.view === 'public' &&
+        a.outcome === 'SERVFAIL' &&
+        dnssec?.explainsServfail(expected.name, serverLabel(a.server)),
+    );
     return {
       name: expected.name,
       type: expected.type,
       expected: expected.value,
-      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials, primaries }),
+      // A resolver's SERVFAIL that a definite DNSSEC fault explains is that fault (reported for the zone),
+      // not an inconclusive lookup: it must not keep the identity UNKNOWN.
+      findings: diagnoseRecord(
+        expected,
+        answers.filter((a) => !explained.includes(a)),
+        { zone: zone?.zone, serials, primaries },
+      ),
       answers: answers.map((a) => ({
         server: serverLabel(a.server),
         view: a.server.view,
@@ -227,9 +241,12 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
       identity,
       [...broken, ...records.filter((r) => !broken.includes(r))],
       zone,
-      records.length > 0 && recordReports.every((r) => r.findings.length === 0),
+      records.length > 0 &&
+        recordReports.every((r) => r.findings.length === 0) &&
+        !dnssec?.findings.some((f) => f.severity === 'problem'),
     ),
     ...(zone ? diagnoseZone(zone) : []),
+    ...(dnssec?.findings ?? []),
     ...route53.findings,
   ];
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
