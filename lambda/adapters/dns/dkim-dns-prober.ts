@@ -260,7 +260,24 @@ export class DnsProber implements DkimDnsProbe {
       if (tried.some((t) => isDefinitiveResponse(t.result))) break;
       tried.push(await ask(resolver));
     }
-    return tried;
+    if (tried.some((t) => isDefinitiveResponse(t.result))) return tried;
+    // A validating resolver answers SERVFAIL for every name of a zone whose DNSSEC is broken: ask those again
+    // with the CD bit, so the zone and its servers can still be found and checked (the DNSSEC checks name the
+    // fault; a SERVFAIL that persists without validation stays inconclusive).
+    return Promise.all(
+      tried.map(async (t) =>
+        t.result.ok && t.result.rcode === 'SERVFAIL'
+          ? {
+              resolver: t.resolver,
+              result: await this.transport.query(
+                t.resolver,
+                { name, type, recursionDesired: true, checkingDisabled: true },
+                budget,
+              ),
+            }
+          : t,
+      ),
+    );
   }
 
   private resolverFailure(name: string, type: string, tried: ResolverAnswer[], what: string): ZoneLookupProblem {
