@@ -22,7 +22,7 @@ async function main(): Promise<number> {
   const world = await startOnFreePort();
   const identities = join(__dirname, 'demo', 'identities.json');
   const out = (text: string) => process.stdout.write(`${text}\n`);
-  out('ses-dkim-sentinel demo: 8 SES identities (from bin/demo/identities.json) checked against simulated DNS');
+  out('ses-dkim-sentinel demo: 9 SES identities (from bin/demo/identities.json) checked against simulated DNS');
   out(`servers on ${DEMO_SUBNET}.x:${world.port} (a root, a registry, two DNS providers, a stale old provider and`);
   out('two public resolvers). Nothing leaves this machine; the code path is the same as `npm run check`.');
   out('');

@@ -1,10 +1,19 @@
 /**
  * The demo's simulated DNS: a root, an `example.` registry, a signing-key zone standing in for
  * dkim.amazonses.com, two DNS providers, and the domains of the bundled identities, each reproducing a
- * real misconfiguration. Addresses are 127.0.53.x; nothing leaves the machine.
+ * real misconfiguration. Addresses are 127.0.53.x; nothing leaves the machine. The public resolvers
+ * validate DNSSEC wherever a parent holds a DS, as real public resolvers do.
  */
 import type { DnsEndpoint } from '../../lambda/adapters/dns/dns-transport';
-import { authoritativeServer, type InProcessDnsServer, iterativeResolver, type Zone, zone } from './in-process-dns';
+import { dsRecord, generateSigningKey } from './dnssec-signer';
+import {
+  authoritativeServer,
+  type InProcessDnsServer,
+  iterativeResolver,
+  signZone,
+  type Zone,
+  zone,
+} from './in-process-dns';
 
 export const DEMO_SUBNET = '127.0.53';
 const at = (host: number) => `${DEMO_SUBNET}.${host}`;
@@ -17,9 +26,18 @@ export const DEMO_TOKENS = {
   oldMoved: ['o1d2s3e4l5e6c7t8o9r0a1b2c3d4e5f6', 'o9l8d7s6e5l4e3c2t1o0r9q8w7e6r5t4'],
   proxied: ['x0c9v8b7n6m5a4s3d2f1g0h9j8k7l6q5', 'w4e5r6t7y8u9i0o1p2a3s4d5f6g7h8j9', 'b1n2m3q4w5e6r7t8y9u0i1o2p3a4s5d6'],
   doubled: ['d0u1b2l3e4d5a6b7c8d9e0f1g2h3i4j5', 'k6l7m8n9o0p1q2r3s4t5u6v7w8x9y0z1', 'a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7'],
+  migrated: [
+    's1g2n3e4d5z6o7n8e9m0i1g2r3a4t5e6',
+    'd7s8r9e0c1o2r3d4l5e6f7t8b9e0h1i2',
+    'n3d4k5e6y7s8n9o0w0m1a2t3c4h5e6s7',
+  ],
 };
 
 const KEY = (seed: number) => `v=DKIM1; k=rsa; p=${Buffer.alloc(294, seed).toString('base64')}`;
+
+function apexNsOf(servers: string[]): [string, 'NS', string][] {
+  return servers.map((s) => ['@', 'NS', `${s}.`]);
+}
 
 function easyDkim(tokens: readonly string[], signingZone = 'dkim.amazonses.com.'): [string, 'CNAME', string][] {
   return tokens.map((t) => [`${t}._domainkey`, 'CNAME', `${t}.${signingZone}`]);
@@ -41,6 +59,13 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ['ns.amazonses.com', 'A', at(3)],
   ]);
   const providerA = ['ns1.provider-a.example', 'ns2.provider-a.example'];
+  const oldProviderKey = generateSigningKey(13);
+  const now = Math.floor(Date.now() / 1000);
+  const migrated = signZone(
+    zone('migrated.example', [...apexNsOf(providerA), ...easyDkim(DEMO_TOKENS.migrated)]),
+    generateSigningKey(13),
+    { inception: now - 3600, expiration: now + 14 * 86_400 },
+  );
   const delegate = (domain: string, servers: string[]): [string, 'NS', string][] =>
     servers.map((s) => [domain, 'NS', `${s}.`]);
   const registry = zone('example', [
@@ -53,6 +78,9 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ...['healthy', 'typo', 'proxied', 'doubled', 'byodkim'].flatMap((d) => delegate(d, providerA)),
     // Incident 2: the domain moved to provider B, but the registrar still lists the old provider too.
     ...delegate('moved', ['ns1.provider-b.example', 'ns-old.legacy-dns.example']),
+    // A move with DNSSEC on: provider A signs with its own key, the registrar still has the old provider's DS.
+    ...delegate('migrated', providerA),
+    ['migrated', 'DS', dsRecord('migrated.example', oldProviderKey.dnskey)],
   ]);
   const allTokens = Object.values(DEMO_TOKENS).flat();
   const keys = zone('amazonses.com', [
@@ -86,6 +114,7 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
       [`${d1}._domainkey.doubled.example.doubled.example.`, 'CNAME', `${d1}.dkim.amazonses.com.`],
     ]),
     zone('byodkim.example', [...apexNs(providerA), ['mail2026._domainkey', 'TXT', KEY(99)]]),
+    migrated,
   ];
   const movedNew = zone(
     'moved.example',
@@ -109,8 +138,8 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     authoritativeServer(at(20), port, [movedNew]),
     authoritativeServer(at(21), port, [movedOld]),
     // Two public resolvers that, like real ones, pick different servers of a delegation.
-    iterativeResolver(at(100), port, { address: at(1), port }),
-    iterativeResolver(at(101), port, { address: at(1), port }, (s) => [...s].reverse()),
+    iterativeResolver(at(100), port, { address: at(1), port }, undefined, true),
+    iterativeResolver(at(101), port, { address: at(1), port }, (s) => [...s].reverse(), true),
   ];
   const started: InProcessDnsServer[] = [];
   try {

@@ -18,6 +18,7 @@ import type {
   ServerRef,
   ZoneObservation,
 } from '../../lambda/domain/observations';
+import { renderText } from '../../lambda/domain/render-report';
 import { rootCauseKeys } from '../../lambda/domain/root-causes';
 import type { SesIdentity } from '../../lambda/domain/ses-identity';
 
@@ -217,6 +218,10 @@ describe('assessIdentity with DNSSEC evidence', () => {
     expect(rootCauseKeys(report)).toEqual(['dnssec-chain|example.com']);
     // The resolver's answer is still shown as evidence.
     expect(report.records[0]?.answers.map((a) => a.rcode)).toEqual(['NOERROR', 'SERVFAIL']);
+    // ...and the text report never counts it as "ok".
+    expect(renderText([report], [], { colour: false })).toContain(
+      'ok on 1 nameserver and 0 resolvers; SERVFAIL from 1 validating resolver (DNSSEC, below)',
+    );
   });
 
   it('keeps the SERVFAIL inconclusive when the resolver fails with the CD bit too', () => {
