@@ -21,8 +21,11 @@ const PORT = 15388;
 /** A transport that keeps every question asked, to count the DNSSEC queries. */
 class RecordingTransport extends DnsTransport {
   readonly asked: DnsQuestion[] = [];
+  /** The budget scope each DNSSEC question was charged to. */
+  readonly dnssecScopes: (string | undefined)[] = [];
   override query(endpoint: DnsEndpoint, question: DnsQuestion, budget?: QueryBudget): Promise<DnsResult> {
     this.asked.push(question);
+    if (question.dnssecOk || question.checkingDisabled) this.dnssecScopes.push(budget?.scope);
     return super.query(endpoint, question, budget);
   }
 }
@@ -36,7 +39,7 @@ describe('DNSSEC chain checks against knot and a validating unbound', () => {
     const records = expectedDkimRecords(identity);
     const observation = await prober.observe(`${name}.test`, records);
     const report = assessIdentity({ identity, records }, observation);
-    return { report, observation, asked: transport.asked };
+    return { report, observation, asked: transport.asked, scopes: transport.dnssecScopes };
   };
   const codes = (report: IdentityReport) => [
     ...report.findings.map((f) => f.code),
@@ -110,6 +113,27 @@ describe('DNSSEC chain checks against knot and a validating unbound', () => {
       ]);
     }
     expect(observation.zone.dnssec?.resolverChecks.every((c) => !c.answersWithCd)).toBe(true);
+    expect(report.health).toBe('UNKNOWN');
+  });
+
+  it("every DNSSEC query is charged to the zone's or the identity's budget", async () => {
+    const { scopes } = await check('split');
+    expect(scopes.length).toBeGreaterThan(5);
+    expect([...new Set(scopes)].sort()).toEqual(['identity split.test', 'zone split.test']);
+  });
+
+  it('with the identity budget used up, the DNSSEC checks prove nothing: no DNSSEC finding, inconclusive', async () => {
+    const transport = new DnsTransport({ timeoutMs: 400, attempts: 2 });
+    const prober = new DnsProber(transport, {
+      resolvers: world.resolvers,
+      authoritativePort: world.port,
+      budgets: { queriesPerIdentity: 6 },
+    });
+    const identity = easyDkimIdentity('expired.test', DNSSEC_TOKENS.expired);
+    const records = expectedDkimRecords(identity);
+    const report = assessIdentity({ identity, records }, await prober.observe('expired.test', records));
+    expect(codes(report).filter((c) => c.startsWith('DNSSEC_'))).toEqual([]);
+    expect(codes(report)).toContain('LOOKUP_FAILED');
     expect(report.health).toBe('UNKNOWN');
   });
 
