@@ -99,6 +99,7 @@ function sesFindings(
   records: readonly ExpectedRecord[],
   zone: ZoneObservation | undefined,
   dnsVerified: boolean,
+  dnssecBroken = false,
 ): Finding[] {
   const { dkim, region, name } = identity;
   // The first record listed is the one to look at: the caller puts a broken one first.
@@ -146,7 +147,9 @@ function sesFindings(
         message: `SES cannot find the DKIM records of ${name} (${region}) and has stopped signing; it revokes DKIM about 5 days after the failure began unless every record is back.${lastSuccess}${error}${staleView} ${
           dnsVerified
             ? 'Every record now checks out on every nameserver and resolver: SES should re-verify by itself within about 30 minutes; if it stays failed, look for a server SES may still be reading.'
-            : 'Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).'
+            : dnssecBroken
+              ? 'Fix the DNSSEC problem listed here: validating resolvers cannot read the records until it is fixed; SES rechecks by itself (about 30 minutes after a fix).'
+              : 'Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).'
         }`,
         servers: [],
         dig,
@@ -244,6 +247,7 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
       records.length > 0 &&
         recordReports.every((r) => r.findings.length === 0) &&
         !dnssec?.findings.some((f) => f.severity === 'problem'),
+      dnssec?.findings.some((f) => f.severity === 'problem'),
     ),
     ...(zone ? diagnoseZone(zone) : []),
     ...(dnssec?.findings ?? []),

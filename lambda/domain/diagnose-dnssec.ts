@@ -233,7 +233,7 @@ export function diagnoseDnssec(zone: string, observation: DnssecObservation): Dn
         : {
             code: f.code,
             severity: 'problem',
-            message: `${f.subject} on ${on} ${f.what}: validating resolvers answer SERVFAIL for it. Fix: have the DNS provider re-sign the zone with the keys it publishes, and make every server serve the same signed zone.`,
+            message: `${f.subject.charAt(0).toUpperCase()}${f.subject.slice(1)} on ${on} ${f.what}: validating resolvers answer SERVFAIL for it. Fix: have the DNS provider re-sign the zone with the keys it publishes, and make every server serve the same signed zone.`,
             servers: labels(f.servers),
             dig: dig(f.name, f.type, f.servers[0]),
           },

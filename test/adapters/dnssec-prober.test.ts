@@ -137,6 +137,17 @@ describe('DNSSEC chain checks against knot and a validating unbound', () => {
     expect(report.health).toBe('UNKNOWN');
   });
 
+  it('identities sharing records (two regions) ask for their signatures once', async () => {
+    const transport = new RecordingTransport({ timeoutMs: 400, attempts: 2 });
+    const prober = new DnsProber(transport, { resolvers: world.resolvers, authoritativePort: world.port });
+    const records = expectedDkimRecords(easyDkimIdentity('signed.test', DNSSEC_TOKENS.signed));
+    await prober.observe('signed.test', records);
+    const first = transport.asked.filter((q) => q.dnssecOk).length;
+    const second = await prober.observe('signed.test', records);
+    expect(transport.asked.filter((q) => q.dnssecOk).length).toBe(first);
+    expect(second.zone.dnssec?.records).toHaveLength(3);
+  });
+
   it('a zone without DS costs one DNSSEC query', async () => {
     const { report, asked, observation } = await check('plain');
     expect(report.health).toBe('HEALTHY');

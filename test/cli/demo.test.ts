@@ -52,6 +52,9 @@ describe('npm run demo', () => {
       /designates key \d+ \(algorithm 13\), but no server of the zone publishes that key: ns1\.provider-a\.example .* publishes key \d+/,
     );
     expect(dsMismatch[0]?.message).toContain('remove the DS record');
+    expect(
+      byName('migrated.example')?.findings.find((f) => f.code === 'SES_DKIM_TEMPORARY_FAILURE')?.message,
+    ).toContain('Fix the DNSSEC problem listed here');
     for (const record of byName('migrated.example')?.records ?? []) {
       expect(record.answers.map((a) => `${a.view} ${a.rcode}`)).toEqual([
         'authoritative NOERROR',

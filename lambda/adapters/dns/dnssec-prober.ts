@@ -51,6 +51,9 @@ function failure(result: DnsResult): string | undefined {
  * evidence.
  */
 export class DnssecProber {
+  /** Signed answers already received (identities sharing records ask once); failed lookups are not kept. */
+  private readonly signedAnswers = new Map<string, Promise<DnssecServerAnswer>>();
+
   constructor(
     private readonly transport: DnsTransport,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
@@ -98,7 +101,7 @@ export class DnssecProber {
       records.flatMap((expected) =>
         servers.map(async (server) => ({
           name: expected.name,
-          ...(await this.ask(server, expected.name, expected.type, budget)),
+          ...(await this.askOnce(server, expected.name, expected.type, budget)),
         })),
       ),
     );
@@ -126,6 +129,18 @@ export class DnssecProber {
       records: [...chain.records, ...signed],
       resolverChecks: [...chain.resolverChecks, ...resolverChecks],
     };
+  }
+
+  private askOnce(server: ServerRef, name: string, type: RecordType, budget: QueryBudget): Promise<DnssecServerAnswer> {
+    const key = `${server.address}|${server.port}|${name}|${type}`;
+    const cached = this.signedAnswers.get(key);
+    if (cached) return cached;
+    const answer = this.ask(server, name, type, budget).then((a) => {
+      if (a.inconclusive !== undefined) this.signedAnswers.delete(key);
+      return a;
+    });
+    this.signedAnswers.set(key, answer);
+    return answer;
   }
 
   /** One server's RRset at `name` (a CNAME there stands in for the asked type), with its RRSIGs. */
