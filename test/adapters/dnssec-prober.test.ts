@@ -63,8 +63,8 @@ describe('DNSSEC chain checks against knot and a validating unbound', () => {
     const zoneKeys = keys.filter((k) => (k.flags & ZONE_KEY_FLAG) !== 0);
     expect(dnssec?.records).toHaveLength(3);
     for (const record of dnssec?.records ?? []) {
-      expect(record.rrset?.signatures.length).toBeGreaterThan(0);
-      expect(verifyRrset(record.rrset as never, zoneKeys, 'signed.test', dnssec?.checkedAt ?? 0).kind).toBe('SECURE');
+      if (!record.rrset) throw new Error(`no RRset for ${record.name}`);
+      expect(verifyRrset(record.rrset, zoneKeys, 'signed.test', dnssec?.checkedAt ?? 0).kind).toBe('SECURE');
     }
   });
 

@@ -6,6 +6,7 @@ import {
   dsDigest,
   dsMatchesKey,
   keyTag,
+  MAX_CHECKED,
   type RrsigRecord,
   signatureVerifies,
   signatureWindow,
@@ -110,6 +111,18 @@ describe('signatures made with node:crypto', () => {
   it('DS records made for a key match it', () => {
     const key = generateSigningKey(8);
     expect(dsMatchesKey('example.test', dsRecord('example.test', key.dnskey), key.dnskey)).toBe(true);
+  });
+});
+
+describe('bounded work', () => {
+  it(`checks at most ${MAX_CHECKED} signatures of an RRset: a flood of junk signatures cannot buy unbounded work`, () => {
+    const key = generateSigningKey(13);
+    const good = signRrset(cname, 'example.test', key, window);
+    const junk = { ...good, signature: Buffer.alloc(64, 1) };
+    const early = [good, ...Array.from({ length: 40 }, () => junk)];
+    const late = [...Array.from({ length: 40 }, () => junk), good];
+    expect(verifyRrset({ ...cname, signatures: early }, [key.dnskey], 'example.test', NOW).kind).toBe('SECURE');
+    expect(verifyRrset({ ...cname, signatures: late }, [key.dnskey], 'example.test', NOW).kind).toBe('BAD_SIGNATURE');
   });
 });
 
