@@ -1,10 +1,19 @@
 /**
  * The demo's simulated DNS: a root, an `example.` registry, a signing-key zone standing in for
  * dkim.amazonses.com, two DNS providers, and the domains of the bundled identities, each reproducing a
- * real misconfiguration. Addresses are 127.0.53.x; nothing leaves the machine.
+ * real misconfiguration. Addresses are 127.0.53.x; nothing leaves the machine. The public resolvers
+ * validate DNSSEC wherever a parent holds a DS, as real public resolvers do.
  */
 import type { DnsEndpoint } from '../../lambda/adapters/dns/dns-transport';
-import { authoritativeServer, type InProcessDnsServer, iterativeResolver, type Zone, zone } from './in-process-dns';
+import { dsRecord, generateSigningKey } from './dnssec-signer';
+import {
+  authoritativeServer,
+  type InProcessDnsServer,
+  iterativeResolver,
+  signZone,
+  type Zone,
+  zone,
+} from './in-process-dns';
 
 /**
  * The demo's clock: the moment its identities were exported from SES. A fixed clock keeps the hours left
@@ -34,9 +43,18 @@ export const DEMO_TOKENS = {
     'r9s8t7u6v5w4x3y2z1a0b9c8d7e6f5g4',
   ],
   swapped: ['s1w2a3p4p5e6d7f8i9r0s1t2t3o4k5e6', 's9e8c7o6n5d4t3o2k4e3n2s1w0a9p8p7', 't6h5i4r3d2t1o0k9e8n7s6t5a4y3s2p1'],
+  migrated: [
+    's1g2n3e4d5z6o7n8e9m0i1g2r3a4t5e6',
+    'd7s8r9e0c1o2r3d4l5e6f7t8b9e0h1i2',
+    'n3d4k5e6y7s8n9o0w0m1a2t3c4h5e6s7',
+  ],
 };
 
 const KEY = (seed: number) => `v=DKIM1; k=rsa; p=${Buffer.alloc(294, seed).toString('base64')}`;
+
+function apexNsOf(servers: string[]): [string, 'NS', string][] {
+  return servers.map((s) => ['@', 'NS', `${s}.`]);
+}
 
 function easyDkim(tokens: readonly string[], signingZone = 'dkim.amazonses.com.'): [string, 'CNAME', string][] {
   return tokens.map((t) => [`${t}._domainkey`, 'CNAME', `${t}.${signingZone}`]);
@@ -58,6 +76,13 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ['ns.amazonses.com', 'A', at(3)],
   ]);
   const providerA = ['ns1.provider-a.example', 'ns2.provider-a.example'];
+  const oldProviderKey = generateSigningKey(13);
+  const now = Math.floor(Date.now() / 1000);
+  const migrated = signZone(
+    zone('migrated.example', [...apexNsOf(providerA), ...easyDkim(DEMO_TOKENS.migrated)]),
+    generateSigningKey(13),
+    { inception: now - 3600, expiration: now + 14 * 86_400 },
+  );
   const delegate = (domain: string, servers: string[]): [string, 'NS', string][] =>
     servers.map((s) => [domain, 'NS', `${s}.`]);
   const registry = zone('example', [
@@ -72,6 +97,9 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ),
     // Incident 2: the domain moved to provider B, but the registrar still lists the old provider too.
     ...delegate('moved', ['ns1.provider-b.example', 'ns-old.legacy-dns.example']),
+    // A move with DNSSEC on: provider A signs with its own key, the registrar still has the old provider's DS.
+    ...delegate('migrated', providerA),
+    ['migrated', 'DS', dsRecord('migrated.example', oldProviderKey.dnskey)],
   ]);
   const allTokens = Object.values(DEMO_TOKENS).flat();
   const keys = zone('amazonses.com', [
@@ -126,6 +154,7 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
       [`${s2}._domainkey`, 'CNAME', `${s1}.dkim.amazonses.com.`],
       ...easyDkim([s3]),
     ]),
+    migrated,
   ];
   const movedNew = zone(
     'moved.example',
@@ -149,8 +178,8 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     authoritativeServer(at(20), port, [movedNew]),
     authoritativeServer(at(21), port, [movedOld]),
     // Two public resolvers that, like real ones, pick different servers of a delegation.
-    iterativeResolver(at(100), port, { address: at(1), port }),
-    iterativeResolver(at(101), port, { address: at(1), port }, (s) => [...s].reverse()),
+    iterativeResolver(at(100), port, { address: at(1), port }, undefined, true),
+    iterativeResolver(at(101), port, { address: at(1), port }, (s) => [...s].reverse(), true),
   ];
   const started: InProcessDnsServer[] = [];
   try {

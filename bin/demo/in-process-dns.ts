@@ -7,14 +7,25 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type Packet, type RecordType } from 'dns-packet';
-import { type DnsEndpoint, DnsTransport } from '../../lambda/adapters/dns/dns-transport';
+import { type DnsEndpoint, type DnsResult, DnsTransport } from '../../lambda/adapters/dns/dns-transport';
+import { normalizeName } from '../../lambda/domain/dns-name';
+import {
+  type DnskeyRecord,
+  type DsRecord,
+  dsMatchesKey,
+  type RrsigRecord,
+  type ServedRrset,
+  verifyRrset,
+  ZONE_KEY_FLAG,
+} from '../../lambda/domain/dnssec';
+import { type SignatureWindow, type SigningKey, signRrset } from './dnssec-signer';
 
-export type RecordData = string | string[] | { mname: string; serial: number };
+export type RecordData = string | string[] | { mname: string; serial: number } | DsRecord | DnskeyRecord | RrsigRecord;
 
 /** One resource record; names are absolute, without the trailing dot. */
 export interface ZoneRecord {
   readonly name: string;
-  readonly type: 'A' | 'AAAA' | 'NS' | 'CNAME' | 'TXT' | 'SOA';
+  readonly type: 'A' | 'AAAA' | 'NS' | 'CNAME' | 'TXT' | 'SOA' | 'DS' | 'DNSKEY' | 'RRSIG';
   readonly data: RecordData;
 }
 
@@ -70,7 +81,30 @@ function toAnswer(record: ZoneRecord): Answer {
     );
     return { name: record.name, type: 'TXT', ttl: 300, data: strings };
   }
-  return { name: record.name, type: record.type, ttl: 300, data: record.data as string } as Answer;
+  return { name: record.name, type: record.type, ttl: 300, data: record.data } as Answer;
+}
+
+/**
+ * Sign a zone as a DNS provider with DNSSEC on would: `key` (a combined signing key) in the apex DNSKEY set,
+ * and an RRSIG over every RRset the zone is authoritative for, made over exactly the data the server sends.
+ */
+export function signZone(zone: Zone, key: SigningKey, window: SignatureWindow): Zone {
+  const records = [...zone.records, { name: zone.origin, type: 'DNSKEY' as const, data: key.dnskey }];
+  const rrsets = new Map<string, ZoneRecord[]>();
+  for (const record of records) {
+    const at = `${record.name}|${record.type}`;
+    rrsets.set(at, [...(rrsets.get(at) ?? []), record]);
+  }
+  const signatures: ZoneRecord[] = [...rrsets.values()].map((rrset) => {
+    const first = rrset[0] as ZoneRecord;
+    const data = rrset.map((r) => toAnswer(r) as { data: unknown }).map((a) => a.data);
+    return {
+      name: first.name,
+      type: 'RRSIG',
+      data: signRrset({ name: first.name, type: first.type, data }, zone.origin, key, window),
+    };
+  });
+  return { origin: zone.origin, records: [...records, ...signatures] };
 }
 
 /** Zones indexed by origin and owner name, so a server hosting thousands of zones answers in O(labels). */
@@ -107,8 +141,29 @@ export class ZoneIndex {
   }
 }
 
-/** Authoritative answers for a set of zones. */
-export function answerAuthoritatively(index: ZoneIndex, qname: string, qtype: string): Packet {
+/** The RRSIGs at the owners of `records` that cover their types, for a query with the DO bit. */
+function signaturesFor(byName: Map<string, ZoneRecord[]>, records: readonly Answer[]): Answer[] {
+  const covered = new Set(records.map((r) => `${r.name}|${r.type}`));
+  return [...new Set(records.map((r) => r.name))].flatMap((owner) =>
+    (byName.get(owner) ?? [])
+      .filter((r) => r.type === 'RRSIG' && covered.has(`${owner}|${(r.data as RrsigRecord).typeCovered}`))
+      .map(toAnswer),
+  );
+}
+
+/** Authoritative answers for a set of zones; with `dnssecOk`, the RRSIGs of a signed zone come along. */
+export function answerAuthoritatively(index: ZoneIndex, qname: string, qtype: string, dnssecOk = false): Packet {
+  const packet = answerFromZones(index, qname, qtype);
+  const hosted = index.find(qname.toLowerCase());
+  if (!dnssecOk || !hosted || !packet.answers) return packet;
+  const withSignatures = (section: readonly Answer[] = []) => [...section, ...signaturesFor(hosted.byName, section)];
+  const aa = ((packet.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0;
+  return aa
+    ? { ...packet, answers: withSignatures(packet.answers), authorities: withSignatures(packet.authorities) }
+    : packet;
+}
+
+function answerFromZones(index: ZoneIndex, qname: string, qtype: string): Packet {
   const name = qname.toLowerCase();
   const hosted = index.find(name);
   if (!hosted) return { type: 'response', flags: 5, answers: [] }; // REFUSED: not our zone
@@ -122,6 +177,16 @@ export function answerAuthoritatively(index: ZoneIndex, qname: string, qtype: st
   for (let i = below.length - 1; i >= 0; i--) {
     const cut = [...below.slice(i), ...(zone.origin ? [zone.origin] : [])].join('.');
     const ns = (byName.get(cut) ?? []).filter((r) => r.type === 'NS');
+    // The DS set at a delegation belongs to the parent, which answers it itself (RFC 4035 §3.1.4.1).
+    if (ns.length > 0 && i === 0 && qtype === 'DS') {
+      const ds = (byName.get(cut) ?? []).filter((r) => r.type === 'DS').map(toAnswer);
+      return {
+        type: 'response',
+        flags: dnsPacket.AUTHORITATIVE_ANSWER,
+        answers: ds,
+        authorities: ds.length ? [] : soa,
+      };
+    }
     if (ns.length > 0) {
       const glue = ns.flatMap((n) =>
         (byName.get(n.data as string) ?? []).filter((r) => r.type === 'A' || r.type === 'AAAA'),
@@ -145,7 +210,17 @@ export function answerAuthoritatively(index: ZoneIndex, qname: string, qtype: st
   return { type: 'response', flags: names.has(name) ? aa : aa | 3, answers: [], authorities: soa };
 }
 
-type Responder = (question: { name: string; type: string }, recursionDesired: boolean) => Promise<Packet>;
+/** The DNSSEC bits of a query: DO (in the OPT record) and CD (in the header). */
+interface QueryBits {
+  readonly dnssecOk: boolean;
+  readonly checkingDisabled: boolean;
+}
+
+type Responder = (
+  question: { name: string; type: string },
+  recursionDesired: boolean,
+  bits: QueryBits,
+) => Promise<Packet>;
 
 /** A UDP + TCP DNS server on one address. */
 export class InProcessDnsServer {
@@ -163,7 +238,13 @@ export class InProcessDnsServer {
     let packet: Packet;
     if (!question)
       packet = { type: 'response', flags: 1 }; // FORMERR
-    else packet = await this.respond({ name: question.name, type: question.type }, query.flag_rd);
+    else {
+      const opt = query.additionals?.find((a) => a.type === 'OPT') as { flag_do?: boolean } | undefined;
+      packet = await this.respond({ name: question.name, type: question.type }, query.flag_rd, {
+        dnssecOk: opt?.flag_do === true,
+        checkingDisabled: query.flag_cd,
+      });
+    }
     packet = {
       ...packet,
       id: query.id,
@@ -235,41 +316,104 @@ export class InProcessDnsServer {
 /** An authoritative server for the given zones. */
 export function authoritativeServer(address: string, port: number, zones: readonly Zone[]): InProcessDnsServer {
   const index = new ZoneIndex(zones);
-  return new InProcessDnsServer(address, port, async (q) => answerAuthoritatively(index, q.name, q.type));
+  return new InProcessDnsServer(address, port, async (q, _rd, bits) =>
+    answerAuthoritatively(index, q.name, q.type, bits.dnssecOk),
+  );
+}
+
+/** What a validating resolver knows of a zone's chain of trust. */
+type TrustStatus =
+  | { readonly kind: 'insecure' }
+  | { readonly kind: 'bogus' }
+  | { readonly kind: 'secure'; readonly keys: DnskeyRecord[] };
+
+const SERVFAIL: Packet = { type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 2, answers: [] };
+
+/** The RRsets (RRSIGs aside) of a section, each with the RRSIGs that cover it. */
+function rrsetsOf(records: readonly Answer[]): ServedRrset[] {
+  const sets = new Map<string, ServedRrset & { data: unknown[]; signatures: RrsigRecord[] }>();
+  for (const r of records as readonly { name: string; type: string; data: unknown }[]) {
+    if (r.type === 'RRSIG' || r.type === 'OPT') continue;
+    const name = normalizeName(r.name);
+    const at = `${name}|${r.type}`;
+    const set = sets.get(at) ?? { name, type: r.type, data: [], signatures: [] };
+    set.data.push(r.data);
+    sets.set(at, set);
+  }
+  for (const r of records as readonly { name: string; type: string; data: unknown }[]) {
+    if (r.type !== 'RRSIG') continue;
+    const sig = r.data as RrsigRecord;
+    sets.get(`${normalizeName(r.name)}|${sig.typeCovered}`)?.signatures.push(sig);
+  }
+  return [...sets.values()];
 }
 
 /**
  * A recursive resolver that resolves iteratively from `root`, following referrals (glue first) and CNAMEs.
  * `pick` chooses which of several delegated servers to ask, so two resolvers can reach different servers,
- * as real resolvers do when nameservers disagree.
+ * as real resolvers do when nameservers disagree. With `validating`, it checks DNSSEC like a validating
+ * resolver wherever a parent holds a DS (DS → DNSKEY → RRSIGs over the answer, with the product's own
+ * validation code; denial of existence is not checked) and answers SERVFAIL on a broken chain, unless the
+ * query has the CD bit.
  */
 export function iterativeResolver(
   address: string,
   port: number,
   root: DnsEndpoint,
   pick: (servers: string[]) => string[] = (s) => s,
+  validating = false,
 ): InProcessDnsServer {
   const transport = new DnsTransport({ timeoutMs: 500, attempts: 2 });
   // Delegations learnt from referrals, as a real resolver caches them: zone → server addresses.
   const delegations = new Map<string, string[]>();
-  const closestServers = (name: string): string[] => {
+  const trust = new Map<string, TrustStatus>();
+  const closest = (name: string): { zone: string; servers: string[] } => {
     for (let n = name.toLowerCase(); n.includes('.'); n = n.slice(n.indexOf('.') + 1)) {
       const known = delegations.get(n);
-      if (known) return known;
+      if (known) return { zone: n, servers: known };
     }
-    return [root.address];
+    return { zone: '', servers: [root.address] };
   };
-  const lookup = async (name: string, type: RecordType, depth: number): Promise<Packet & { rcode?: string }> => {
-    let servers = closestServers(name);
+  const ask = (server: string, name: string, type: RecordType): Promise<DnsResult> =>
+    transport.query(
+      { address: server, port: root.port },
+      { name, type, recursionDesired: false, dnssecOk: validating },
+    );
+  /** The chain of trust into `zone`, from the parent's server that referred there to the zone's own servers. */
+  const trustInto = async (zone: string, parentServer: string, servers: string[]): Promise<TrustStatus> => {
+    const ds = await ask(parentServer, zone, 'DS');
+    const dsRecords = ds.ok ? rrsetsOf(ds.answers).find((r) => r.type === 'DS' && r.name === zone) : undefined;
+    if (!dsRecords) return { kind: 'insecure' };
+    for (const server of servers) {
+      const keys = await ask(server, zone, 'DNSKEY');
+      if (!keys.ok || keys.rcode !== 'NOERROR') continue;
+      const keySet = rrsetsOf(keys.answers).find((r) => r.type === 'DNSKEY' && r.name === zone);
+      if (!keySet) return { kind: 'bogus' };
+      const dnskeys = keySet.data as DnskeyRecord[];
+      const entry = dnskeys.filter((k) => (dsRecords.data as DsRecord[]).some((d) => dsMatchesKey(zone, d, k)));
+      const verdict = verifyRrset(keySet, entry, zone, Date.now() / 1000);
+      return verdict.kind === 'SECURE'
+        ? { kind: 'secure', keys: dnskeys.filter((k) => (k.flags & ZONE_KEY_FLAG) !== 0) }
+        : { kind: 'bogus' };
+    }
+    return { kind: 'bogus' };
+  };
+  const lookup = async (
+    name: string,
+    type: RecordType,
+    depth: number,
+    checkingDisabled: boolean,
+  ): Promise<Packet & { rcode?: string }> => {
+    let { zone, servers } = closest(name);
     for (let step = 0; step < 12 && depth < 6; step++) {
-      let response: Awaited<ReturnType<DnsTransport['query']>> | undefined;
+      let response: DnsResult | undefined;
+      let answeredBy = '';
       for (const server of pick(servers)) {
-        response = await transport.query({ address: server, port: root.port }, { name, type, recursionDesired: false });
+        response = await ask(server, name, type);
+        answeredBy = server;
         if (response.ok && response.rcode !== 'SERVFAIL' && response.rcode !== 'REFUSED') break;
       }
-      if (!response?.ok || response.rcode === 'SERVFAIL' || response.rcode === 'REFUSED') {
-        return { type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 2, answers: [] };
-      }
+      if (!response?.ok || response.rcode === 'SERVFAIL' || response.rcode === 'REFUSED') return SERVFAIL;
       const referral = response.authorities.filter((r) => r.type === 'NS');
       if (!response.authoritative && response.answers.length === 0 && referral.length > 0) {
         const names = referral.map((r) => String((r as { data: unknown }).data).toLowerCase());
@@ -279,7 +423,7 @@ export function iterativeResolver(
         servers = glue;
         if (servers.length === 0) {
           for (const ns of names) {
-            const resolved = await lookup(ns, 'A', depth + 1);
+            const resolved = await lookup(ns, 'A', depth + 1, checkingDisabled);
             servers.push(
               ...(resolved.answers ?? [])
                 .filter((r) => r.type === 'A')
@@ -288,26 +432,37 @@ export function iterativeResolver(
           }
         }
         if (servers.length === 0) break;
-        delegations.set(referral[0]?.name.toLowerCase() ?? '', servers);
+        zone = referral[0]?.name.toLowerCase() ?? '';
+        delegations.set(zone, servers);
+        if (validating && !trust.has(zone)) trust.set(zone, await trustInto(zone, answeredBy, servers));
         continue;
+      }
+      if (validating && !checkingDisabled) {
+        const status = trust.get(zone) ?? { kind: 'insecure' };
+        if (status.kind === 'bogus') return SERVFAIL;
+        if (status.kind === 'secure') {
+          const now = Date.now() / 1000;
+          const inZone = rrsetsOf(response.answers).filter((r) => r.name === zone || r.name.endsWith(`.${zone}`));
+          if (inZone.some((r) => verifyRrset(r, status.keys, zone, now).kind !== 'SECURE')) return SERVFAIL;
+        }
       }
       const cname = response.answers.find((r) => r.type === 'CNAME' && r.name.toLowerCase() === name.toLowerCase());
       const rcodeBits = response.rcode === 'NXDOMAIN' ? 3 : 0;
       if (cname && type !== 'CNAME') {
-        const rest = await lookup(String((cname as { data: unknown }).data), type, depth + 1);
+        const rest = await lookup(String((cname as { data: unknown }).data), type, depth + 1, checkingDisabled);
         return { ...rest, answers: [cname, ...(rest.answers ?? [])] };
       }
       return {
         type: 'response',
         flags: dnsPacket.RECURSION_AVAILABLE | rcodeBits,
-        answers: [...response.answers],
+        answers: response.answers.filter((r) => r.type !== 'RRSIG'),
         authorities: response.authorities.filter((r) => r.type === 'SOA'),
       };
     }
-    return { type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 2, answers: [] };
+    return SERVFAIL;
   };
-  return new InProcessDnsServer(address, port, async (q, rd) => {
+  return new InProcessDnsServer(address, port, async (q, rd, bits) => {
     if (!rd) return { type: 'response', flags: 5 }; // REFUSED: a resolver, not an authority
-    return lookup(q.name, q.type as RecordType, 0);
+    return lookup(q.name, q.type as RecordType, 0, bits.checkingDisabled);
   });
 }

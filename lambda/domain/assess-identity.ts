@@ -1,3 +1,4 @@
+import { diagnoseDnssec } from './diagnose-dnssec';
 import { classifyAnswer, diagnoseRecord, type Verdict } from './diagnose-record';
 import { diagnoseRoute53, type Route53ChangeBatch, type Route53Observation } from './diagnose-route53';
 import { diagnoseZone } from './diagnose-zone';
@@ -115,6 +116,7 @@ function sesFindings(
   records: readonly ExpectedRecord[],
   zone: ZoneObservation | undefined,
   dnsVerified: boolean,
+  dnssecBroken = false,
 ): Finding[] {
   const { dkim, region, name } = identity;
   // The first record listed is the one to look at: the caller puts a broken one first.
@@ -162,7 +164,9 @@ function sesFindings(
         message: `SES cannot find the DKIM records of ${name} (${region}) and has stopped signing; it revokes DKIM about 5 days after the failure began unless every record is back.${lastSuccess}${error}${staleView} ${
           dnsVerified
             ? 'Every record now checks out on every nameserver and resolver: SES should re-verify by itself within about 30 minutes; if it stays failed, look for a server SES may still be reading.'
-            : 'Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).'
+            : dnssecBroken
+              ? 'Fix the DNSSEC problem listed here: validating resolvers cannot read the records until it is fixed; SES rechecks by itself (about 30 minutes after a fix).'
+              : 'Fix the records listed here; SES rechecks by itself (about 30 minutes after a fix).'
         }`,
         servers: [],
         dig,
@@ -219,14 +223,27 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     serials.set(serverLabel(s.server), s.soa.serial);
     primaries.set(serverLabel(s.server), s.soa.mname);
   }
+  const dnssec = zone?.zone && zone.dnssec ? diagnoseDnssec(zone.zone, zone.dnssec) : undefined;
   const recordReports: RecordReport[] = records.map((expected) => {
     const answers = observation?.answers.get(expected.name) ?? [];
     const siblings = new Map(records.filter((r) => r.name !== expected.name).map((r) => [r.value, r.name]));
+    const explained = answers.filter(
+      (a) =>
+        a.server.view === 'public' &&
+        a.outcome === 'SERVFAIL' &&
+        dnssec?.explainsServfail(expected.name, serverLabel(a.server)),
+    );
     return {
       name: expected.name,
       type: expected.type,
       expected: expected.value,
-      findings: diagnoseRecord(expected, answers, { zone: zone?.zone, serials, primaries, siblings }),
+      // A resolver's SERVFAIL that a definite DNSSEC fault explains is that fault (reported for the zone),
+      // not an inconclusive lookup: it must not keep the identity UNKNOWN.
+      findings: diagnoseRecord(
+        expected,
+        answers.filter((a) => !explained.includes(a)),
+        { zone: zone?.zone, serials, primaries, siblings },
+      ),
       answers: answers.map((a) => ({
         server: serverLabel(a.server),
         view: a.server.view,
@@ -246,9 +263,13 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
       identity,
       [...broken, ...records.filter((r) => !broken.includes(r))],
       zone,
-      records.length > 0 && recordReports.every((r) => r.findings.length === 0),
+      records.length > 0 &&
+        recordReports.every((r) => r.findings.length === 0) &&
+        !dnssec?.findings.some((f) => f.severity === 'problem'),
+      dnssec?.findings.some((f) => f.severity === 'problem'),
     ),
     ...(zone ? diagnoseZone(zone) : []),
+    ...(dnssec?.findings ?? []),
     ...route53.findings,
   ];
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];

@@ -1,6 +1,7 @@
 /**
  * What the DNS probes saw, as plain data. The DNS adapter produces these; the diagnosis reads them.
  */
+import type { DsRecord, ServedRrset } from './dnssec';
 
 export type View = 'authoritative' | 'public';
 
@@ -125,6 +126,43 @@ export interface ZoneObservation {
   /** Sources that gave different answers about the zone cut, the NS set or nameserver addresses. */
   readonly disagreements?: readonly SourceDisagreement[];
   readonly problems: readonly ZoneLookupProblem[];
+  /** The zone's DNSSEC chain (and, per identity, the signatures over its DKIM records); absent when not probed. */
+  readonly dnssec?: DnssecObservation;
+}
+
+/** One server's answer to a DNSSEC query (asked with the DO bit). */
+export interface DnssecServerAnswer {
+  readonly server: ServerRef;
+  /** The RRset with the RRSIGs covering it; absent when the server has no such data (authoritative NODATA/NXDOMAIN). */
+  readonly rrset?: ServedRrset;
+  /** Why the lookup was inconclusive (timeout, SERVFAIL, over budget): never evidence of anything. */
+  readonly inconclusive?: string;
+}
+
+/** A resolver that answered SERVFAIL for a DKIM record, asked the same again with the CD bit. */
+export interface ResolverCdCheck {
+  readonly name: string;
+  readonly resolver: ServerRef;
+  /** True when it answered with CD set: the data is reachable and only validation failed. */
+  readonly answersWithCd: boolean;
+}
+
+/** What the DNSSEC probes saw of one zone: the parent's DS set, each server's keys and signatures. */
+export interface DnssecObservation {
+  /** Seconds since the epoch when the evidence was gathered: signature windows are judged against it. */
+  readonly checkedAt: number;
+  /** The parent's server asked for the DS set. */
+  readonly parentServer?: ServerRef;
+  /** The parent's DS set; `none` means the zone is unsigned as far as validators care. */
+  readonly ds:
+    | { readonly kind: 'found'; readonly records: readonly DsRecord[] }
+    | { readonly kind: 'none' }
+    | { readonly kind: 'inconclusive'; readonly detail: string };
+  /** Each authoritative server's DNSKEY RRset (asked only when the parent has a DS). */
+  readonly keys: readonly DnssecServerAnswer[];
+  /** Each authoritative server's signed answer for each DKIM record name (asked only when the parent has a DS). */
+  readonly records: readonly (DnssecServerAnswer & { readonly name: string })[];
+  readonly resolverChecks: readonly ResolverCdCheck[];
 }
 
 /** Human label for a server: `ns1.example.com (192.0.2.1)` or `resolver 1.1.1.1`. */

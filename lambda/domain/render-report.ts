@@ -68,9 +68,15 @@ const SYMBOL: Record<Health, string> = {
 function recordStatus(record: RecordReport): string {
   const codes = [...new Set(record.findings.map((f) => f.code))];
   if (codes.length > 0) return codes.join(', ');
-  const auth = record.answers.filter((a) => a.view === 'authoritative').length;
-  const pub = record.answers.length - auth;
-  return `ok on ${auth} nameserver${auth === 1 ? '' : 's'} and ${pub} resolver${pub === 1 ? '' : 's'}`;
+  // A SERVFAIL without a finding of its own is a validating resolver failing on a DNSSEC fault of the zone,
+  // reported with the identity's findings: never counted as "ok".
+  const failed = record.answers.filter((a) => a.rcode === 'SERVFAIL').length;
+  const ok = record.answers.filter((a) => a.rcode !== 'SERVFAIL');
+  const auth = ok.filter((a) => a.view === 'authoritative').length;
+  const pub = ok.length - auth;
+  const servfail =
+    failed > 0 ? `; SERVFAIL from ${failed} validating resolver${failed === 1 ? '' : 's'} (DNSSEC, below)` : '';
+  return `ok on ${auth} nameserver${auth === 1 ? '' : 's'} and ${pub} resolver${pub === 1 ? '' : 's'}${servfail}`;
 }
 
 /** One DNS change in the column order of a DNS console: action, name, type, value. */

@@ -45,8 +45,22 @@ const DELEGATION_FAMILY: ReadonlySet<FindingCode> = new Set([
   'STALE_HOSTED_ZONE',
 ]);
 
+/**
+ * DNSSEC faults break every name of the zone at once: one cause per zone (they are zone-level findings, so
+ * keyed on the zone), whichever records or servers show it this run.
+ */
+const DNSSEC_FAMILY: ReadonlyMap<FindingCode, string> = new Map([
+  ['DNSSEC_DS_MISMATCH', 'dnssec-chain'],
+  ['DNSSEC_UNSIGNED_SERVER', 'dnssec-chain'],
+  ['DNSSEC_SIGNATURE_EXPIRED', 'dnssec-signatures'],
+  ['DNSSEC_BOGUS', 'dnssec-signatures'],
+  ['DNSSEC_SIGNATURE_EXPIRING', 'dnssec-signatures'],
+]);
+
 function family(code: FindingCode): string {
   if (RECORD_FAMILY.has(code)) return 'record';
+  const dnssec = DNSSEC_FAMILY.get(code);
+  if (dnssec) return dnssec;
   if (DELEGATION_FAMILY.has(code)) return 'delegation';
   if (code === 'KEY_MISSING' || code === 'BYODKIM_KEY_INVALID') return 'key';
   return code.toLowerCase();

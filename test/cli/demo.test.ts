@@ -13,7 +13,7 @@ describe('npm run demo', () => {
         identity: string;
         region: string;
         health: string;
-        records: { findings: { code: string; message: string }[] }[];
+        records: { findings: { code: string; message: string }[]; answers: { view: string; rcode: string }[] }[];
         findings: { code: string; message: string }[];
         causes: { code: string; summary: string; fix: string; records: string[]; servers: string[] }[];
         ses?: { status: string; clock: string; deadline?: string; hoursLeft?: number };
@@ -29,6 +29,7 @@ describe('npm run demo', () => {
       'doubled.example/eu-west-1 AT_RISK',
       'healthy.example/eu-west-1 HEALTHY',
       'healthy.example/us-east-1 HEALTHY',
+      'migrated.example/eu-west-1 FAILING',
       'moved.example/eu-west-1 FAILING',
       'news@healthy.example/eu-west-1 HEALTHY',
       'proxied.example/eu-west-1 AT_RISK',
@@ -47,6 +48,26 @@ describe('npm run demo', () => {
     expect(byName('moved.example')?.findings.find((f) => f.code === 'SES_DKIM_TEMPORARY_FAILURE')?.message).toContain(
       'SES is reading a server with different data',
     );
+    // A move with DNSSEC on: the registrar's DS is the old provider's. One zone-level finding names it; the
+    // validating resolvers' SERVFAIL is that fault, not an inconclusive lookup.
+    expect(recordCodes('migrated.example')).toEqual([[], [], []]);
+    const dsMismatch = byName('migrated.example')?.findings.filter((f) => f.code === 'DNSSEC_DS_MISMATCH') ?? [];
+    expect(dsMismatch).toHaveLength(1);
+    expect(dsMismatch[0]?.message).toMatch(
+      /designates key \d+ \(algorithm 13\), but no server of the zone publishes that key: ns1\.provider-a\.example .* publishes key \d+/,
+    );
+    expect(dsMismatch[0]?.message).toContain('remove the DS record');
+    expect(
+      byName('migrated.example')?.findings.find((f) => f.code === 'SES_DKIM_TEMPORARY_FAILURE')?.message,
+    ).toContain('Fix the DNSSEC problem listed here');
+    for (const record of byName('migrated.example')?.records ?? []) {
+      expect(record.answers.map((a) => `${a.view} ${a.rcode}`)).toEqual([
+        'authoritative NOERROR',
+        'authoritative NOERROR',
+        'public SERVFAIL',
+        'public SERVFAIL',
+      ]);
+    }
     expect(recordCodes('proxied.example')?.[0]).toEqual(['RECORD_PROXIED']);
     expect(recordCodes('doubled.example')?.[0]).toEqual(['DOUBLED_DOMAIN']);
 

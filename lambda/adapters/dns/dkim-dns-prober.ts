@@ -16,6 +16,7 @@ import type {
 import { serverLabel } from '../../domain/observations';
 import type { DkimDnsProbe } from '../../ports';
 import type { DnsEndpoint, DnsResult, DnsTransport } from './dns-transport';
+import { DnssecProber } from './dnssec-prober';
 import { QueryBudget } from './query-budget';
 
 /**
@@ -152,6 +153,7 @@ export class DnsProber implements DkimDnsProbe {
   private readonly nsCache = new Map<string, Memo<ResolverNs>>();
   private readonly recordCache = new Map<string, Memo<RecordAnswer[]>>();
   private readonly resolverRefs: ServerRef[];
+  private readonly dnssec: DnssecProber;
 
   constructor(
     private readonly transport: DnsTransport,
@@ -160,6 +162,7 @@ export class DnsProber implements DkimDnsProbe {
     if (options.resolvers.length === 0) throw new Error('DnsProber needs at least one resolver');
     this.authoritativePort = options.authoritativePort ?? 53;
     this.budgets = { ...DEFAULT_PROBE_BUDGETS, ...options.budgets };
+    this.dnssec = new DnssecProber(transport);
     this.resolverRefs = options.resolvers.map((r) => ({
       name: r.address,
       address: r.address,
@@ -194,6 +197,10 @@ export class DnsProber implements DkimDnsProbe {
         answers.set(expected.name, await this.recordAnswers(expected, zone, budget));
       }),
     );
+    if (zone.dnssec) {
+      const servers = zone.servers.map((s) => s.server);
+      zone = { ...zone, dnssec: await this.dnssec.observeRecords(zone.dnssec, records, servers, answers, budget) };
+    }
     if (budget.exhausted) {
       zone = {
         ...zone,
@@ -253,7 +260,24 @@ export class DnsProber implements DkimDnsProbe {
       if (tried.some((t) => isDefinitiveResponse(t.result))) break;
       tried.push(await ask(resolver));
     }
-    return tried;
+    if (tried.some((t) => isDefinitiveResponse(t.result))) return tried;
+    // A validating resolver answers SERVFAIL for every name of a zone whose DNSSEC is broken: ask those again
+    // with the CD bit, so the zone and its servers can still be found and checked (the DNSSEC checks name the
+    // fault; a SERVFAIL that persists without validation stays inconclusive).
+    return Promise.all(
+      tried.map(async (t) =>
+        t.result.ok && t.result.rcode === 'SERVFAIL'
+          ? {
+              resolver: t.resolver,
+              result: await this.transport.query(
+                t.resolver,
+                { name, type, recursionDesired: true, checkingDisabled: true },
+                budget,
+              ),
+            }
+          : t,
+      ),
+    );
   }
 
   private resolverFailure(name: string, type: string, tried: ResolverAnswer[], what: string): ZoneLookupProblem {
@@ -591,7 +615,7 @@ export class DnsProber implements DkimDnsProbe {
         dig: digCommand(zone, 'NS'),
       });
     }
-    const servers = [...observed.values()]
+    const zoneServers = [...observed.values()]
       .map((s) => ({
         ...s,
         listedBy: [
@@ -600,7 +624,16 @@ export class DnsProber implements DkimDnsProbe {
         ],
       }))
       .sort((a, b) => serverLabel(a.server).localeCompare(serverLabel(b.server)));
-    if (servers.length === 0 && problems.length === 0) {
+    const dnssec =
+      zoneServers.length > 0
+        ? await this.dnssec.observeChain(
+            zone,
+            delegation.server,
+            zoneServers.map((s) => s.server),
+            budget,
+          )
+        : undefined;
+    if (zoneServers.length === 0 && problems.length === 0) {
       problems.push({
         message: `No authoritative server of ${zone} could be found (parent lists ${listInWords([...listedByParent]) || 'none'}; resolvers list ${listInWords(resolverNs ?? []) || 'none'}). Inconclusive.`,
         servers: [],
@@ -613,11 +646,12 @@ export class DnsProber implements DkimDnsProbe {
       parentNs: delegation.ns,
       parentServer: delegation.server,
       resolverNs,
-      servers,
+      servers: zoneServers,
       unresolvedNs: [...unresolved],
       ipLiteralNs: [...ipLiterals].sort(),
       disagreements,
       problems,
+      ...(dnssec ? { dnssec } : {}),
     };
   }
 

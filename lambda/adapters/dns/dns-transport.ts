@@ -16,6 +16,10 @@ export interface DnsQuestion {
   readonly type: RecordType;
   /** RD flag: true for recursive resolvers, false when asking an authoritative server directly. */
   readonly recursionDesired: boolean;
+  /** DO bit (RFC 3225): ask for the RRSIGs too. Needs EDNS: a server that rejects EDNS is asked without it. */
+  readonly dnssecOk?: boolean;
+  /** CD bit (RFC 4035 §3.2.2): a validating resolver answers without validating. */
+  readonly checkingDisabled?: boolean;
 }
 
 /** A response that passed the ID/question checks. */
@@ -218,9 +222,20 @@ export class DnsTransport {
     return dnsPacket.encode({
       type: 'query',
       id,
-      flags: question.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0,
+      flags:
+        (question.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0) |
+        (question.checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0),
       questions: [{ name: question.name, type: question.type, class: 'IN' }],
-      additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, flags: 0 } as Answer] : [],
+      additionals: edns
+        ? [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: EDNS_UDP_SIZE,
+              flags: question.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
+            } as Answer,
+          ]
+        : [],
     });
   }
 
