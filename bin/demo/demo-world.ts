@@ -5,7 +5,7 @@
  * validate DNSSEC wherever a parent holds a DS, as real public resolvers do.
  */
 import type { DnsEndpoint } from '../../lambda/adapters/dns/dns-transport';
-import { dsRecord, generateSigningKey } from './dnssec-signer';
+import { dsRecord, seededSigningKey } from './dnssec-signer';
 import {
   authoritativeServer,
   type InProcessDnsServer,
@@ -76,11 +76,11 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ['ns.amazonses.com', 'A', at(3)],
   ]);
   const providerA = ['ns1.provider-a.example', 'ns2.provider-a.example'];
-  const oldProviderKey = generateSigningKey(13);
+  const oldProviderKey = seededSigningKey('old provider');
   const now = Math.floor(Date.now() / 1000);
   const migrated = signZone(
     zone('migrated.example', [...apexNsOf(providerA), ...easyDkim(DEMO_TOKENS.migrated)]),
-    generateSigningKey(13),
+    seededSigningKey('provider A'),
     { inception: now - 3600, expiration: now + 14 * 86_400 },
   );
   const delegate = (domain: string, servers: string[]): [string, 'NS', string][] =>

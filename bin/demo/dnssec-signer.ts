@@ -3,7 +3,7 @@
  * with node:crypto, RRSIGs over RRsets with chosen validity windows (expired ones included), DS records,
  * and their zone-file text for knot.
  */
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { normalizeName } from '../../lambda/domain/dns-name';
 import {
   type DnskeyRecord,
@@ -46,6 +46,30 @@ export function generateSigningKey(algorithm: 8 | 13 | 15, flags = KSK_FLAGS): S
     key = b(jwk.x);
   }
   return { dnskey: { flags, algorithm, key }, privateKey: pair.privateKey };
+}
+
+/**
+ * An ECDSA P-256 key (algorithm 13) derived from `seed`: the same seed gives the same key, so the demo's key
+ * tags (and its golden files) are stable from run to run. For demos and tests only.
+ */
+export function seededSigningKey(seed: string, flags = KSK_FLAGS): SigningKey {
+  const d = createHash('sha256').update(`ses-dkim-sentinel demo key: ${seed}`).digest();
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(d);
+  const point = ecdh.getPublicKey(); // 0x04 || x || y
+  const x = point.subarray(1, 33);
+  const y = point.subarray(33, 65);
+  const privateKey = createPrivateKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: d.toString('base64url'),
+      x: x.toString('base64url'),
+      y: y.toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  return { dnskey: { flags, algorithm: 13, key: Buffer.concat([x, y]) }, privateKey };
 }
 
 /** The validity window of a signature, in seconds since the epoch. */
