@@ -1,8 +1,10 @@
+import { assessMailAuth, type DmarcReport, type MailFromReport } from './diagnose-mail-auth';
 import { diagnoseRecord } from './diagnose-record';
 import { diagnoseRoute53, type Route53ChangeBatch, type Route53Observation } from './diagnose-route53';
 import { diagnoseZone } from './diagnose-zone';
 import type { DkimPlan, ExpectedRecord } from './expected-records';
 import { digCommand, type Finding } from './findings';
+import type { MailAuthObservation } from './mail-auth-observations';
 import { isDefinitive, type RecordAnswer, serverLabel, type ZoneObservation } from './observations';
 import type { DkimStatus, SesIdentity } from './ses-identity';
 import { sesv2Command } from './shell-words';
@@ -51,6 +53,14 @@ export interface IdentityReport {
   readonly findings: readonly Finding[];
   /** Route 53 changes that would restore the records in the delegated hosted zone (a dry run). */
   readonly route53Changes?: readonly Route53ChangeBatch[];
+  /**
+   * The custom MAIL FROM domain's MX and SPF records and SES's MAIL FROM status, with their own health
+   * (never part of `health`, which is DKIM's). Absent when the identity has no custom MAIL FROM domain or
+   * the check is off.
+   */
+  readonly mailFrom?: MailFromReport;
+  /** The DMARC policy for mail From the identity's domain, with its own health. Absent when the check is off. */
+  readonly dmarc?: DmarcReport;
 }
 
 /** The answers and zone view for one identity's records, as probed. */
@@ -60,6 +70,8 @@ export interface IdentityObservation {
   readonly answers: ReadonlyMap<string, readonly RecordAnswer[]>;
   /** The account's Route 53 hosted zones for the domain, when the Route 53 check runs. */
   readonly route53?: Route53Observation;
+  /** What the probes saw of the MAIL FROM and DMARC records, when the plan has those checks. */
+  readonly mailAuth?: MailAuthObservation;
 }
 
 function answerValues(answer: RecordAnswer): string[] {
@@ -233,11 +245,14 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     ...route53.findings,
   ];
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
+  const health = identityHealth(identity, all);
+  // After the DKIM health, and never part of it: DMARC's verdict reads it.
+  const mailAuth = plan.mailAuth ? assessMailAuth(plan.mailAuth, identity, observation?.mailAuth, health) : {};
   return {
     identity: identity.name,
     region: identity.region,
     identityType: identity.type,
-    health: identityHealth(identity, all),
+    health,
     sesStatus: identity.dkim.status ?? 'NONE',
     sesLastSuccess: identity.verificationInfo?.lastSuccessTimestamp,
     sesLastChecked: identity.verificationInfo?.lastCheckedTimestamp,
@@ -249,5 +264,6 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     records: recordReports,
     findings,
     ...(route53.changes.length > 0 ? { route53Changes: route53.changes } : {}),
+    ...mailAuth,
   };
 }
