@@ -537,6 +537,21 @@ export function diagnoseDmarc(
       if (view.records.length > 1) findings.push(severalFinding(lookup.name, view));
       else if (view.records.length === 1) {
         findings.push(...dmarcRecordFindings(lookup.name, view, parseDmarc(view.records[0] as string)));
+        const theirs = primary?.records[0];
+        if (primary && primary !== view && primary.records.length === 1 && theirs !== view.records[0]) {
+          // The DNS-move incident, for DMARC: an old provider still listed serves another policy.
+          findings.push({
+            code: 'DMARC_SERVERS_DISAGREE',
+            severity: 'warning',
+            message: `${lookup.name} differs between servers: ${labels(view.answers)} serve "${shortText(view.records[0] as string, 120)}", while ${labels(primary.answers)} serve "${shortText(theirs as string, 120)}": receivers get one policy or the other. Fix: publish the same record on every server (or remove the server that should no longer be listed).`,
+            servers: view.answers.map((a) => serverLabel(a.server)),
+            dig: digCommand(lookup.name, 'TXT', view.answers[0]?.server),
+            fixes: [
+              { action: 'remove', name: lookup.name, type: 'TXT', value: view.records[0] as string },
+              { action: 'publish', name: lookup.name, type: 'TXT', value: theirs as string },
+            ],
+          });
+        }
       } else if (primary && primary.records.length > 0) {
         // Receivers asking these servers get another answer than most: a stale or lagging server.
         findings.push({

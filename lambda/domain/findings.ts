@@ -45,6 +45,7 @@ export const FINDING_CODES = [
   'DMARC_POLICY_NONE',
   'DMARC_PCT_DEPRECATED',
   'DMARC_WILL_FAIL',
+  'DMARC_SERVERS_DISAGREE',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 

@@ -64,6 +64,7 @@ const MAIL_AUTH_FAMILY: Readonly<Partial<Record<FindingCode, string>>> = {
   DMARC_MISSING: 'dmarc',
   DMARC_MULTIPLE: 'dmarc',
   DMARC_INVALID: 'dmarc',
+  DMARC_SERVERS_DISAGREE: 'dmarc',
 };
 
 function family(code: FindingCode): string {

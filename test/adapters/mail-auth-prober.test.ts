@@ -172,12 +172,20 @@ describe('MAIL FROM and DMARC checks against real knot servers and an unbound re
     expect(report.mailFrom?.health).toBe('UNKNOWN');
   });
 
-  it('the old provider still listed in the delegation: MX missing there only', async () => {
+  it('the old provider still listed in the delegation: MX missing there only, another DMARC policy there', async () => {
     const report = await check(domain('stale.test'));
 
-    const mx = report.mailFrom?.findings.find((f) => f.code === 'MAIL_FROM_MX_MISSING');
-    expect(mx?.servers).toEqual([`ns-old.stale.test (${SUBNET}.22:${PORT})`]);
+    const old = `ns-old.stale.test (${SUBNET}.22:${PORT})`;
+    expect(report.mailFrom?.findings.map((f) => [f.code, f.servers])).toEqual([['MAIL_FROM_MX_MISSING', [old]]]);
     expect(report.mailFrom?.health).toBe('AT_RISK');
+    expect(report.dmarc?.findings.map((f) => [f.code, f.severity, f.servers])).toEqual([
+      ['DMARC_SERVERS_DISAGREE', 'warning', [old]],
+    ]);
+    expect(report.dmarc?.findings[0]?.fixes).toEqual([
+      { action: 'remove', name: '_dmarc.stale.test', type: 'TXT', value: 'v=DMARC1; p=none' },
+      { action: 'publish', name: '_dmarc.stale.test', type: 'TXT', value: 'v=DMARC1; p=reject' },
+    ]);
+    expect(report.dmarc?.policy).toBe('reject');
   });
 
   it('DMARC_WILL_FAIL: a subdomain identity with DKIM failing and no custom MAIL FROM, under the organizational sp=reject', async () => {

@@ -127,9 +127,13 @@ export async function startMailAuthWorld(subnet: string, port: number): Promise<
         }),
       ),
       start(startKnot([a(11), a(12)], port, shared)),
-      // A DNS move: the new provider has the records, the old one (still listed) lost the MX.
-      start(startKnot([a(21)], port, { 'stale.test': stale(5, [GOOD_MX, GOOD_SPF]) })),
-      start(startKnot([a(22)], port, { 'stale.test': stale(1, [GOOD_SPF]) })),
+      // A DNS move: the new provider has the records, the old one (still listed) lost the MX and has p=none.
+      start(
+        startKnot([a(21)], port, {
+          'stale.test': stale(5, [GOOD_MX, GOOD_SPF, '_dmarc TXT "v=DMARC1; p=reject"']),
+        }),
+      ),
+      start(startKnot([a(22)], port, { 'stale.test': stale(1, [GOOD_SPF, '_dmarc TXT "v=DMARC1; p=none"']) })),
       start(startKnot([a(41)], port, { 'slow.test': slow })),
       start(startSilentServer(a(42), port)),
     ]);
