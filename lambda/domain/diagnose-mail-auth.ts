@@ -193,10 +193,10 @@ function mxFindings(plan: MailFromPlan, lookup: MailAuthLookupObservation | unde
   // Servers return an RRset in any order: compare them sorted.
   const sorted = (a: MailAuthAnswer) =>
     [...(a.mx ?? [])].sort((x, y) => x.preference - y.preference || x.exchange.localeCompare(y.exchange));
-  const shown = (a: MailAuthAnswer) =>
-    sorted(a)
-      .map((m) => `${m.preference} ${nameForMessage(m.exchange)}`)
-      .join(', ');
+  const shown = (a: MailAuthAnswer) => {
+    const all = sorted(a).map((m) => `${m.preference} ${nameForMessage(m.exchange)}`);
+    return all.length > 4 ? `${all.slice(0, 3).join(', ')}, ... (${all.length} records seen)` : all.join(', ');
+  };
   for (const [, group] of groupBy(wrong, shown)) {
     const mx = sorted(group[0] as MailAuthAnswer);
     const remove: RecordFix[] = mx
@@ -208,7 +208,9 @@ function mxFindings(plan: MailFromPlan, lookup: MailAuthLookupObservation | unde
       code: 'MAIL_FROM_MX_MISMATCH',
       severity: 'problem',
       message: `The MAIL FROM domain ${name} has MX ${visibleText(shown(group[0] as MailAuthAnswer))} on ${labels(group)}, but SES expects only MX ${expected}.${several} Fix: ${[
-        ...remove.map((r) => `remove MX ${visibleText(r.value)}`),
+        remove.length > 3
+          ? `remove the ${remove.length} other MX records`
+          : remove.map((r) => `remove MX ${visibleText(r.value)}`).join(', '),
         ...(hasRight ? [] : [`publish ${name} MX ${expected}`]),
       ].join(', then ')}.`,
       servers: group.map((a) => serverLabel(a.server)),

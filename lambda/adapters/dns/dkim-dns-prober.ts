@@ -1,6 +1,7 @@
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Answer, MxData, RecordType, SoaData, TxtData } from 'dns-packet';
 import type { IdentityObservation } from '../../domain/assess-identity';
+import { isDmarcRecord } from '../../domain/dmarc';
 import { isAtOrBelow, isValidDomainName, normalizeName, parentName } from '../../domain/dns-name';
 import type { ExpectedRecord, MailAuthLookup, MailAuthPlan } from '../../domain/expected-records';
 import { digCommand, listInWords } from '../../domain/findings';
@@ -80,6 +81,15 @@ const CROSS_CHECK_RESOLVERS = 2;
 function txtText(data: TxtData): string {
   const parts = Array.isArray(data) ? data : [data];
   return parts.map((p) => (typeof p === 'string' ? p : p.toString('utf8'))).join('');
+}
+
+/**
+ * At most {@link MAX_RECORDS_PER_ANSWER} TXT records, SPF and DMARC ones first: a name holding hundreds of
+ * verification tokens must not push its one SPF record out and make it look missing.
+ */
+function keepMailAuthFirst(txt: readonly string[]): string[] {
+  const wanted = (t: string) => isSpfRecord(t) || isDmarcRecord(t);
+  return [...txt.filter(wanted), ...txt.filter((t) => !wanted(t))].slice(0, MAX_RECORDS_PER_ANSWER);
 }
 
 /** A resource record with its data, whatever its type. */
@@ -339,9 +349,7 @@ export class DnsProber implements DkimDnsProbe, MailAuthProbe {
         });
       if (mx.length > 0) return { server, outcome: 'ANSWER', rcode: result.rcode, mx, ...cname };
     } else {
-      const txt = ownedBy(result.answers, current, 'TXT')
-        .slice(0, MAX_RECORDS_PER_ANSWER)
-        .map((r) => txtText(r.data as TxtData));
+      const txt = keepMailAuthFirst(ownedBy(result.answers, current, 'TXT').map((r) => txtText(r.data as TxtData)));
       if (txt.length > 0) return { server, outcome: 'ANSWER', rcode: result.rcode, txt, ...cname };
     }
     // An authoritative CNAME alone is an answer: its target lives elsewhere and the resolvers follow it.
@@ -365,9 +373,7 @@ export class DnsProber implements DkimDnsProbe, MailAuthProbe {
         if (!cname) break;
         current = normalizeName(String(cname.data));
       }
-      const records = ownedBy(result.answers, current, 'TXT')
-        .slice(0, MAX_RECORDS_PER_ANSWER)
-        .map((r) => txtText(r.data as TxtData));
+      const records = keepMailAuthFirst(ownedBy(result.answers, current, 'TXT').map((r) => txtText(r.data as TxtData)));
       if (records.length > 0) return { kind: 'found', records };
       return { kind: 'none', detail: result.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'no TXT record' };
     });
