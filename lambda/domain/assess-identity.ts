@@ -203,8 +203,16 @@ export function identityHealth(identity: SesIdentity, findings: readonly Finding
   return 'HEALTHY';
 }
 
-/** Turn one identity's plan and what the probes saw into its report. Pure. */
-export function assessIdentity(plan: DkimPlan, observation: IdentityObservation | undefined): IdentityReport {
+/**
+ * Turn one identity's plan and what the probes saw into its report. Pure.
+ * @param mailAuth what the MAIL FROM and DMARC probes saw, for an identity whose DKIM was not probed (no
+ *   records, so no `observation`); otherwise `observation.mailAuth` is used.
+ */
+export function assessIdentity(
+  plan: DkimPlan,
+  observation: IdentityObservation | undefined,
+  mailAuth: MailAuthObservation | undefined = observation?.mailAuth,
+): IdentityReport {
   const { identity, records } = plan;
   const zone = observation?.zone;
   const serials = new Map<string, number>();
@@ -247,7 +255,7 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
   const all = [...findings, ...recordReports.flatMap((r) => r.findings)];
   const health = identityHealth(identity, all);
   // After the DKIM health, and never part of it: DMARC's verdict reads it.
-  const mailAuth = plan.mailAuth ? assessMailAuth(plan.mailAuth, identity, observation?.mailAuth, health) : {};
+  const mailAuthReport = plan.mailAuth ? assessMailAuth(plan.mailAuth, identity, mailAuth, health) : {};
   return {
     identity: identity.name,
     region: identity.region,
@@ -264,6 +272,6 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     records: recordReports,
     findings,
     ...(route53.changes.length > 0 ? { route53Changes: route53.changes } : {}),
-    ...mailAuth,
+    ...mailAuthReport,
   };
 }

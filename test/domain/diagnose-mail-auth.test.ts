@@ -244,6 +244,18 @@ describe('separate from DKIM', () => {
     expect(report.dmarc?.findings.map((f) => f.code)).toEqual(['DMARC_MISSING']);
   });
 
+  it('assesses MAIL FROM and DMARC for an identity whose DKIM was not probed (no records)', () => {
+    const id = identity('ops@example.com');
+    const report = assessIdentity(
+      { identity: id, records: [], mailAuth: planMailAuthChecks(id) },
+      undefined,
+      world(null),
+    );
+
+    expect(report.mailFrom?.health).toBe('HEALTHY');
+    expect(report.dmarc?.findings.map((f) => f.code)).toEqual(['DMARC_MISSING']);
+  });
+
   it('keys DMARC causes on the _dmarc name, one key however many servers and codes', () => {
     const report = assess(identity('example.com'), world('v=DMARC1; p=reject; p=none'));
     expect(report.dmarc?.findings.map((f) => [f.code, f.severity])).toEqual([['DMARC_INVALID', 'warning']]);
