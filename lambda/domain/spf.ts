@@ -43,7 +43,11 @@ export function isSpfRecord(text: string): boolean {
 }
 
 const MACRO_EXPAND = /%\{[slodiphcrtv]\d*r?[.\-+,/_=]*\}|%%|%_|%-/gi;
-const TOPLABEL = /^(?:[a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])$/i;
+/** RFC 7208 toplabel: alphanumerics with a letter, or alphanumerics and hyphens not at either end. */
+function isTopLabel(label: string): boolean {
+  if (/^[a-z0-9]+$/i.test(label)) return /[a-z]/i.test(label);
+  return /^[a-z0-9][a-z0-9-]*[a-z0-9]$/i.test(label);
+}
 
 /** Whether `spec` is a domain-spec: a macro-string ending in a top label or a macro (RFC 7208 §7.1). */
 export function isDomainSpec(spec: string): boolean {
@@ -55,7 +59,7 @@ export function isDomainSpec(spec: string): boolean {
   if (/(%\{[slodiphcrtv]\d*r?[.\-+,/_=]*\}|%%|%_|%-)$/i.test(spec)) return true;
   const labels = spec.replace(/\.$/, '').split('.');
   const top = labels[labels.length - 1] ?? '';
-  return labels.length >= 2 && TOPLABEL.test(top);
+  return labels.length >= 2 && isTopLabel(top);
 }
 
 /** Whether a domain-spec holds macros, which depend on the message and cannot be followed here. */

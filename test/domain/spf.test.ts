@@ -59,6 +59,7 @@ describe('parseSpf accepts the RFC 7208 examples', () => {
     'v=spf1 include:_spf.example.ua ?all',
     'v=spf1 include:amazonses.com ~all',
     'v=spf1 unknown-mod=anything -all',
+    'v=spf1 include:spf.example.x-1 include:spf.example.123a -all',
   ])('%s', (text) => {
     expect(parseSpf(text).errors).toEqual([]);
   });
@@ -89,6 +90,8 @@ describe('parseSpf rejects broken records with one reason each', () => {
     ['v=spf1 a:example.com/33 -all', 'CIDR length out of range'],
     ['v=spf1 redirect=a.example redirect=b.example', 'appears more than once'],
     ['v=spf1 exists:%{z}.example.com -all', 'not a valid domain-spec'],
+    ['v=spf1 include:example.123 -all', 'not a valid domain-spec'],
+    ['v=spf1 include:example.-x -all', 'not a valid domain-spec'],
     ['v=spf1 include:amazonses.com\t~all', 'printable ASCII'],
     ['v=spf2 -all', 'does not start with "v=spf1"'],
   ])('%j: %s', (text, reason) => {
