@@ -4,8 +4,9 @@
  */
 import type { IdentityObservation, IdentityReport } from './domain/assess-identity';
 import type { Route53ChangeBatch, Route53Observation } from './domain/diagnose-route53';
-import type { ExpectedRecord } from './domain/expected-records';
+import type { ExpectedRecord, MailAuthPlan } from './domain/expected-records';
 import type { IdentityState } from './domain/lifecycle';
+import type { MailAuthObservation } from './domain/mail-auth-observations';
 import type { RenderedAlert } from './domain/render-alert';
 import type { SesIdentity } from './domain/ses-identity';
 
@@ -54,6 +55,12 @@ export interface IdentitySource {
 export interface DkimDnsProbe {
   /** Probe every expected record of one domain from every vantage point. */
   observe(domain: string, records: readonly ExpectedRecord[]): Promise<IdentityObservation>;
+}
+
+/** The probe's view of the MAIL FROM and DMARC records (the same vantage points as DKIM's). */
+export interface MailAuthProbe {
+  /** Probe one identity's MAIL FROM and DMARC lookups on every authoritative server and resolver. */
+  observeMailAuth(plan: MailAuthPlan): Promise<MailAuthObservation>;
 }
 
 /** The port the engine uses to read (and, when allowed, change) the account's hosted zones. */

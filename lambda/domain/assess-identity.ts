@@ -1,9 +1,11 @@
 import { diagnoseDnssec } from './diagnose-dnssec';
+import { assessMailAuth, type DmarcReport, type MailFromReport } from './diagnose-mail-auth';
 import { classifyAnswer, diagnoseRecord, type Verdict } from './diagnose-record';
 import { diagnoseRoute53, type Route53ChangeBatch, type Route53Observation } from './diagnose-route53';
 import { diagnoseZone } from './diagnose-zone';
 import type { DkimPlan, ExpectedRecord } from './expected-records';
 import { digCommand, type Finding } from './findings';
+import type { MailAuthObservation } from './mail-auth-observations';
 import { isDefinitive, type RecordAnswer, serverLabel, type ZoneObservation } from './observations';
 import { type RootCause, rootCauses } from './root-causes';
 import type { DkimStatus, SesIdentity } from './ses-identity';
@@ -68,6 +70,14 @@ export interface IdentityReport {
   readonly nameservers?: readonly NameserverReport[];
   /** The findings grouped into root causes, worst first: what to fix, one change each. */
   readonly causes?: readonly RootCause[];
+  /**
+   * The custom MAIL FROM domain's MX and SPF records and SES's MAIL FROM status, with their own health
+   * (never part of `health`, which is DKIM's). Absent when the identity has no custom MAIL FROM domain or
+   * the check is off.
+   */
+  readonly mailFrom?: MailFromReport;
+  /** The DMARC policy for mail From the identity's domain, with its own health. Absent when the check is off. */
+  readonly dmarc?: DmarcReport;
 }
 
 /** The answers and zone view for one identity's records, as probed. */
@@ -77,6 +87,8 @@ export interface IdentityObservation {
   readonly answers: ReadonlyMap<string, readonly RecordAnswer[]>;
   /** The account's Route 53 hosted zones for the domain, when the Route 53 check runs. */
   readonly route53?: Route53Observation;
+  /** What the probes saw of the MAIL FROM and DMARC records, when the plan has those checks. */
+  readonly mailAuth?: MailAuthObservation;
 }
 
 function answerValues(answer: RecordAnswer): string[] {
@@ -212,8 +224,16 @@ export function identityHealth(identity: SesIdentity, findings: readonly Finding
   return 'HEALTHY';
 }
 
-/** Turn one identity's plan and what the probes saw into its report. Pure. */
-export function assessIdentity(plan: DkimPlan, observation: IdentityObservation | undefined): IdentityReport {
+/**
+ * Turn one identity's plan and what the probes saw into its report. Pure.
+ * @param mailAuth what the MAIL FROM and DMARC probes saw, for an identity whose DKIM was not probed (no
+ *   records, so no `observation`); otherwise `observation.mailAuth` is used.
+ */
+export function assessIdentity(
+  plan: DkimPlan,
+  observation: IdentityObservation | undefined,
+  mailAuth: MailAuthObservation | undefined = observation?.mailAuth,
+): IdentityReport {
   const { identity, records } = plan;
   const zone = observation?.zone;
   const serials = new Map<string, number>();
@@ -280,11 +300,14 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
         ...(s.soa ? { serial: s.soa.serial, primary: s.soa.mname } : {}),
       }))
     : undefined;
+  const health = identityHealth(identity, all);
+  // After the DKIM health, and never part of it: DMARC's verdict reads it.
+  const mailAuthReport = plan.mailAuth ? assessMailAuth(plan.mailAuth, identity, mailAuth, health) : {};
   const report: IdentityReport = {
     identity: identity.name,
     region: identity.region,
     identityType: identity.type,
-    health: identityHealth(identity, all),
+    health,
     sesStatus: identity.dkim.status ?? 'NONE',
     sesLastSuccess: identity.verificationInfo?.lastSuccessTimestamp,
     sesLastChecked: identity.verificationInfo?.lastCheckedTimestamp,
@@ -297,6 +320,7 @@ export function assessIdentity(plan: DkimPlan, observation: IdentityObservation 
     findings,
     ...(route53.changes.length > 0 ? { route53Changes: route53.changes } : {}),
     ...(nameservers ? { nameservers } : {}),
+    ...mailAuthReport,
   };
   return { ...report, causes: rootCauses(report) };
 }

@@ -1,5 +1,6 @@
+import { organizationalDomain } from './dmarc';
 import { emailDomain, isAtOrBelow, normalizeName, parentName } from './dns-name';
-import type { SesIdentity } from './ses-identity';
+import type { MailFromStatus, MxFailureBehavior, SesIdentity } from './ses-identity';
 
 /** One DNS record that must exist for SES to keep signing. */
 export interface ExpectedRecord {
@@ -84,6 +85,8 @@ export interface DkimPlan {
   readonly records: readonly ExpectedRecord[];
   /** Set when the records belong to another identity (an email address or subdomain inheriting DKIM). */
   readonly inheritedFrom?: string;
+  /** The MAIL FROM and DMARC lookups, when those checks run ({@link withMailAuthPlans}). */
+  readonly mailAuth?: MailAuthPlan;
 }
 
 /**
@@ -109,5 +112,97 @@ export function planDkimChecks(identities: readonly SesIdentity[]): DkimPlan[] {
       domain = parentName(domain);
     }
     return { identity, records: [] };
+  });
+}
+
+/** The MAIL FROM and DMARC checks are each optional (both on by default). */
+export interface MailAuthCheckOptions {
+  /** Check the custom MAIL FROM domain's MX and SPF records. @default true */
+  readonly checkMailFrom?: boolean;
+  /** Check the DMARC record that applies to the identity's domain. @default true */
+  readonly checkDmarc?: boolean;
+}
+
+/** One lookup of the MAIL FROM and DMARC checks. */
+export interface MailAuthLookup {
+  readonly name: string;
+  readonly type: 'MX' | 'TXT';
+}
+
+/** A custom MAIL FROM domain and the two records SES and receivers need at it. */
+export interface MailFromPlan {
+  readonly domain: string;
+  readonly status: MailFromStatus;
+  readonly behaviorOnMxFailure: MxFailureBehavior;
+  /** `feedback-smtp.<region>.amazonses.com`: the one MX host SES expects, priority 10. */
+  readonly mxHost: string;
+  readonly lookups: readonly [MailAuthLookup, MailAuthLookup];
+}
+
+/** The DMARC records that decide the policy for mail From the identity's domain. */
+export interface DmarcPlan {
+  /** The RFC5322.From domain the identity sends as (an address identity: its domain). */
+  readonly domain: string;
+  readonly organizationalDomain: string;
+  /** `_dmarc.<domain>`, then `_dmarc.<organizational domain>` when they differ (RFC 7489 §6.6.3). */
+  readonly lookups: readonly MailAuthLookup[];
+}
+
+/** What one identity's MAIL FROM and DMARC checks look up; each part absent when not checked. */
+export interface MailAuthPlan {
+  readonly mailFrom?: MailFromPlan;
+  readonly dmarc?: DmarcPlan;
+}
+
+/** The MX host SES expects at a custom MAIL FROM domain of an identity in `region`. */
+export function mailFromMxHost(region: string): string {
+  return `feedback-smtp.${region}.amazonses.com`;
+}
+
+/**
+ * The MAIL FROM and DMARC lookups one identity needs. MAIL FROM is planned only for an identity with a
+ * custom MAIL FROM domain (SES's own needs nothing from the user); DMARC for every identity, at the From
+ * domain and at its Organizational Domain.
+ */
+export function planMailAuthChecks(identity: SesIdentity, options: MailAuthCheckOptions = {}): MailAuthPlan {
+  const { checkMailFrom = true, checkDmarc = true } = options;
+  const mailFrom = identity.mailFrom;
+  const domain = dkimDomain(identity);
+  const orgDomain = organizationalDomain(domain);
+  return {
+    ...(checkMailFrom && mailFrom
+      ? {
+          mailFrom: {
+            domain: mailFrom.domain,
+            status: mailFrom.status,
+            behaviorOnMxFailure: mailFrom.behaviorOnMxFailure,
+            mxHost: mailFromMxHost(identity.region),
+            lookups: [
+              { name: mailFrom.domain, type: 'MX' },
+              { name: mailFrom.domain, type: 'TXT' },
+            ],
+          },
+        }
+      : {}),
+    ...(checkDmarc
+      ? {
+          dmarc: {
+            domain,
+            organizationalDomain: orgDomain,
+            lookups: [...new Set([domain, orgDomain])].map((d) => ({ name: `_dmarc.${d}`, type: 'TXT' as const })),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Add each identity's MAIL FROM and DMARC lookups to its DKIM plan (`planDkimChecks(...)` then this). With
+ * both checks off the plans come back as they were.
+ */
+export function withMailAuthPlans(plans: readonly DkimPlan[], options: MailAuthCheckOptions = {}): DkimPlan[] {
+  return plans.map((plan) => {
+    const mailAuth = planMailAuthChecks(plan.identity, options);
+    return mailAuth.mailFrom || mailAuth.dmarc ? { ...plan, mailAuth } : plan;
   });
 }

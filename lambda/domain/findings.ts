@@ -35,6 +35,23 @@ export const FINDING_CODES = [
   'DNSSEC_UNSIGNED_SERVER',
   'DNSSEC_BOGUS',
   'DNSSEC_SIGNATURE_EXPIRING',
+  // Custom MAIL FROM (issue #13): the MX and SPF records at the MAIL FROM domain, and SES's status.
+  'MAIL_FROM_MX_MISSING',
+  'MAIL_FROM_MX_MISMATCH',
+  'MAIL_FROM_SPF_MISSING',
+  'MAIL_FROM_SPF_INVALID',
+  'MAIL_FROM_SPF_MISMATCH',
+  'SES_MAIL_FROM_PENDING',
+  'SES_MAIL_FROM_TEMPORARY_FAILURE',
+  'SES_MAIL_FROM_FAILED',
+  // DMARC (issue #13): the record that governs mail From the identity's domain.
+  'DMARC_MISSING',
+  'DMARC_MULTIPLE',
+  'DMARC_INVALID',
+  'DMARC_POLICY_NONE',
+  'DMARC_PCT_DEPRECATED',
+  'DMARC_WILL_FAIL',
+  'DMARC_SERVERS_DISAGREE',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 

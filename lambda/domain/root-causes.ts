@@ -22,6 +22,13 @@ const NOT_A_CAUSE: ReadonlySet<FindingCode> = new Set([
   'RESOLVERS_DISAGREE',
   'ZONE_RECORD_REPAIRED',
   'ROUTE53_CHECK_FAILED',
+  // SES's MAIL FROM status and DMARC's verdict are consequences; the records behind them are the causes.
+  'SES_MAIL_FROM_PENDING',
+  'SES_MAIL_FROM_TEMPORARY_FAILURE',
+  'SES_MAIL_FROM_FAILED',
+  'DMARC_WILL_FAIL',
+  'DMARC_POLICY_NONE',
+  'DMARC_PCT_DEPRECATED',
 ]);
 
 /** Codes that are different views of one wrong record (its value, type, name or where it is served). */
@@ -57,7 +64,26 @@ const DNSSEC_FAMILY: ReadonlyMap<FindingCode, string> = new Map([
   ['DNSSEC_SIGNATURE_EXPIRING', 'dnssec-signatures'],
 ]);
 
+/**
+ * MAIL FROM and DMARC codes by family, each keyed on the record's name (the MAIL FROM domain, the `_dmarc`
+ * name): a record missing on one server and wrong on another is one cause. They live in the report's
+ * `mailFrom` and `dmarc` sections, which {@link rootCauseKeys} does not read: they are incidents of their own.
+ */
+const MAIL_AUTH_FAMILY: Readonly<Partial<Record<FindingCode, string>>> = {
+  MAIL_FROM_MX_MISSING: 'mail-from-mx',
+  MAIL_FROM_MX_MISMATCH: 'mail-from-mx',
+  MAIL_FROM_SPF_MISSING: 'mail-from-spf',
+  MAIL_FROM_SPF_INVALID: 'mail-from-spf',
+  MAIL_FROM_SPF_MISMATCH: 'mail-from-spf',
+  DMARC_MISSING: 'dmarc',
+  DMARC_MULTIPLE: 'dmarc',
+  DMARC_INVALID: 'dmarc',
+  DMARC_SERVERS_DISAGREE: 'dmarc',
+};
+
 function family(code: FindingCode): string {
+  const mailAuth = MAIL_AUTH_FAMILY[code];
+  if (mailAuth) return mailAuth;
   if (RECORD_FAMILY.has(code)) return 'record';
   const dnssec = DNSSEC_FAMILY.get(code);
   if (dnssec) return dnssec;
@@ -455,4 +481,18 @@ export function rootCauses(report: IdentityReport): RootCause[] {
     .map((c, i) => ({ c, i }))
     .sort((a, b) => SEVERITY_ORDER.indexOf(a.c.severity) - SEVERITY_ORDER.indexOf(b.c.severity) || a.i - b.i)
     .map(({ c }) => c);
+}
+
+/**
+ * The cause keys of a MAIL FROM or DMARC report section (`report.mailFrom`, `report.dmarc`): each definite
+ * record problem keyed on its family and the name of the record to fix.
+ * @param subject the section's own name (MAIL FROM domain, `_dmarc` name) for findings without a fix
+ */
+export function mailAuthRootCauseKeys(section: { readonly findings: readonly Finding[] }, subject: string): string[] {
+  const keys = new Set<string>();
+  for (const f of section.findings) {
+    const key = causeKey(f, f.fixes?.[0]?.name ?? subject);
+    if (key) keys.add(key);
+  }
+  return [...keys].sort();
 }

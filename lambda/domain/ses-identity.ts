@@ -10,6 +10,21 @@ export type IdentityType = (typeof IDENTITY_TYPES)[number];
 export const DKIM_STATUSES = ['PENDING', 'SUCCESS', 'FAILED', 'TEMPORARY_FAILURE', 'NOT_STARTED'] as const;
 export type DkimStatus = (typeof DKIM_STATUSES)[number];
 
+export const MAIL_FROM_STATUSES = ['PENDING', 'SUCCESS', 'FAILED', 'TEMPORARY_FAILURE'] as const;
+/** `MailFromAttributes.MailFromDomainStatus` (v2 spelling; v1's CamelCase is normalized to it). */
+export type MailFromStatus = (typeof MAIL_FROM_STATUSES)[number];
+
+export const MX_FAILURE_BEHAVIORS = ['USE_DEFAULT_VALUE', 'REJECT_MESSAGE'] as const;
+/** `MailFromAttributes.BehaviorOnMxFailure`: what SES does while the MAIL FROM status is not SUCCESS. */
+export type MxFailureBehavior = (typeof MX_FAILURE_BEHAVIORS)[number];
+
+/** An identity's custom MAIL FROM domain as SES reports it. */
+export interface SesMailFrom {
+  readonly domain: string;
+  readonly status: MailFromStatus;
+  readonly behaviorOnMxFailure: MxFailureBehavior;
+}
+
 /** What SES last saw of the zone (VerificationInfo.SOARecord). */
 export interface SesSoaRecord {
   readonly primaryNameServer?: string;
@@ -41,6 +56,8 @@ export interface SesIdentity {
     readonly lastKeyGeneration?: string;
   };
   readonly verificationInfo?: SesVerificationInfo;
+  /** The custom MAIL FROM domain; absent when the identity uses SES's own (the default). */
+  readonly mailFrom?: SesMailFrom;
 }
 
 /** Thrown for input that is not a GetEmailIdentity-shaped object; the message is one line for the user. */
@@ -152,6 +169,7 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
       },
     };
   }
+  const mailFrom = parseMailFromAttributes(raw.MailFromAttributes, at);
   return {
     name: name.trim().toLowerCase().replace(/\.+$/, ''),
     region,
@@ -165,5 +183,85 @@ export function parseSesIdentity(raw: unknown, name: unknown, region: string, wh
       ...(lastKeyGeneration ? { lastKeyGeneration } : {}),
     },
     verificationInfo,
+    ...(mailFrom ? { mailFrom } : {}),
   };
+}
+
+/**
+ * `MailFromAttributes` of GetEmailIdentity. No domain (absent, null or empty) means SES's own MAIL FROM;
+ * a domain that is not a DNS name, or an unknown status, is bad input.
+ */
+function parseMailFromAttributes(raw: unknown, at: string): SesMailFrom | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObject(raw))
+    throw new InvalidIdentityError(`${at}: MailFromAttributes must be an object, got ${describe(raw)}`);
+  const where = `${at}: MailFromAttributes`;
+  const domain = optionalString(raw, 'MailFromDomain', where);
+  if (domain === undefined || domain.trim() === '') return undefined;
+  const normalized = domain.trim().replace(/\.$/, '').toLowerCase();
+  if (!isValidDomainName(normalized)) {
+    throw new InvalidIdentityError(`${where}.MailFromDomain must be a domain name, got ${describe(domain)}`);
+  }
+  const status = oneOf(raw, 'MailFromDomainStatus', MAIL_FROM_STATUSES, where);
+  if (status === undefined) {
+    throw new InvalidIdentityError(
+      `${where}.MailFromDomainStatus must be one of ${MAIL_FROM_STATUSES.join(', ')}, got nothing`,
+    );
+  }
+  // The API marks it required; SES's own default, USE_DEFAULT_VALUE, stands in when a file leaves it out.
+  const behavior = oneOf(raw, 'BehaviorOnMxFailure', MX_FAILURE_BEHAVIORS, where) ?? 'USE_DEFAULT_VALUE';
+  return { domain: normalized, status, behaviorOnMxFailure: behavior };
+}
+
+/** One entry of v1 `GetIdentityMailFromDomainAttributes`' `MailFromDomainAttributes` map. */
+export interface SesV1MailFromAttributes {
+  readonly MailFromDomain?: string;
+  readonly MailFromDomainStatus?: string;
+  readonly BehaviorOnMXFailure?: string;
+}
+
+const V1_MAIL_FROM_STATUS: Readonly<Record<string, MailFromStatus>> = {
+  Pending: 'PENDING',
+  Success: 'SUCCESS',
+  Failed: 'FAILED',
+  TemporaryFailure: 'TEMPORARY_FAILURE',
+};
+const V1_MX_FAILURE: Readonly<Record<string, MxFailureBehavior>> = {
+  UseDefaultValue: 'USE_DEFAULT_VALUE',
+  RejectMessage: 'REJECT_MESSAGE',
+};
+
+/**
+ * Put the results of SES v1 `GetIdentityMailFromDomainAttributes` (up to 100 identities a call; CamelCase
+ * enums `Pending | Success | Failed | TemporaryFailure` and `UseDefaultValue | RejectMessage`, field
+ * `BehaviorOnMXFailure`) on the identities they describe, in the v2 spelling. Map keys match identity names
+ * case-insensitively. An identity the map leaves out keeps what it had (unknown is never "no MAIL FROM");
+ * one the map lists without a domain gets none. A value that is not a domain or not a known enum string is
+ * bad input: an {@link InvalidIdentityError} naming the identity and the value.
+ * @param region the region the map was read in: identities of other regions are left as they are.
+ */
+export function applyMailFromAttributes(
+  identities: readonly SesIdentity[],
+  attributes: Readonly<Record<string, SesV1MailFromAttributes | undefined>>,
+  region: string,
+): SesIdentity[] {
+  const byName = new Map(Object.entries(attributes).map(([k, v]) => [k.trim().toLowerCase().replace(/\.+$/, ''), v]));
+  return identities.map((identity) => {
+    if (identity.region !== region || !byName.has(identity.name)) return identity;
+    const entry = byName.get(identity.name);
+    const at = `GetIdentityMailFromDomainAttributes (${identity.name}, ${region})`;
+    if (!isObject(entry)) throw new InvalidIdentityError(`${at}: expected an object, got ${describe(entry)}`);
+    const status = entry.MailFromDomainStatus;
+    const behavior = entry.BehaviorOnMXFailure;
+    const v2 = parseMailFromAttributes(
+      {
+        MailFromDomain: entry.MailFromDomain,
+        MailFromDomainStatus: typeof status === 'string' ? (V1_MAIL_FROM_STATUS[status] ?? status) : status,
+        BehaviorOnMxFailure: typeof behavior === 'string' ? (V1_MX_FAILURE[behavior] ?? behavior) : behavior,
+      },
+      at,
+    );
+    const { mailFrom: _dropped, ...rest } = identity;
+    return v2 ? { ...rest, mailFrom: v2 } : rest;
+  });
 }

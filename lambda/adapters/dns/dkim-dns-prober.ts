@@ -1,9 +1,17 @@
 import { isIP, isIPv4, isIPv6 } from 'node:net';
-import type { Answer, RecordType, SoaData, TxtData } from 'dns-packet';
+import type { Answer, MxData, RecordType, SoaData, TxtData } from 'dns-packet';
 import type { IdentityObservation } from '../../domain/assess-identity';
+import { isDmarcRecord } from '../../domain/dmarc';
 import { isAtOrBelow, isValidDomainName, normalizeName, parentName } from '../../domain/dns-name';
-import type { ExpectedRecord } from '../../domain/expected-records';
+import type { ExpectedRecord, MailAuthLookup, MailAuthPlan } from '../../domain/expected-records';
 import { digCommand, listInWords } from '../../domain/findings';
+import {
+  lookupKey,
+  type MailAuthAnswer,
+  type MailAuthLookupObservation,
+  type MailAuthObservation,
+  type MxRecord,
+} from '../../domain/mail-auth-observations';
 import type {
   LookupOutcome,
   RecordAnswer,
@@ -14,7 +22,8 @@ import type {
   ZoneServer,
 } from '../../domain/observations';
 import { serverLabel } from '../../domain/observations';
-import type { DkimDnsProbe } from '../../ports';
+import { evaluateSpf, isSpfRecord, parseSpf, type SpfEvaluation, type SpfFetchResult } from '../../domain/spf';
+import type { DkimDnsProbe, MailAuthProbe } from '../../ports';
 import type { DnsEndpoint, DnsResult, DnsTransport } from './dns-transport';
 import { DnssecProber } from './dnssec-prober';
 import { QueryBudget } from './query-budget';
@@ -63,6 +72,8 @@ export interface DnsProberOptions {
 }
 
 const MAX_CNAME_HOPS = 8;
+/** Records of one type kept from one MAIL FROM or DMARC answer: a name with hundreds is hostile, not mail. */
+const MAX_RECORDS_PER_ANSWER = 32;
 /** Rounds of "servers list further servers" before the rest is reported unchecked. */
 const MAX_DISCOVERY_ROUNDS = 3;
 /** Resolvers asked at once about zones and nameservers, so that one lying resolver is not the only source. */
@@ -71,6 +82,15 @@ const CROSS_CHECK_RESOLVERS = 2;
 function txtText(data: TxtData): string {
   const parts = Array.isArray(data) ? data : [data];
   return parts.map((p) => (typeof p === 'string' ? p : p.toString('utf8'))).join('');
+}
+
+/**
+ * At most {@link MAX_RECORDS_PER_ANSWER} TXT records, SPF and DMARC ones first: a name holding hundreds of
+ * verification tokens must not push its one SPF record out and make it look missing.
+ */
+function keepMailAuthFirst(txt: readonly string[]): string[] {
+  const wanted = (t: string) => isSpfRecord(t) || isDmarcRecord(t);
+  return [...txt.filter(wanted), ...txt.filter((t) => !wanted(t))].slice(0, MAX_RECORDS_PER_ANSWER);
 }
 
 /** A resource record with its data, whatever its type. */
@@ -144,7 +164,7 @@ const sortedWords = (names: readonly string[]) => listInWords([...names].sort())
  * by many identities is looked up once. Every query is charged to a budget (per zone for discovery, per
  * identity for the records), so a hostile zone ends inconclusive instead of stalling the run.
  */
-export class DnsProber implements DkimDnsProbe {
+export class DnsProber implements DkimDnsProbe, MailAuthProbe {
   private readonly authoritativePort: number;
   private readonly budgets: ProbeBudgets;
   private readonly zoneOfCache = new Map<string, Memo<ZoneCut>>();
@@ -152,6 +172,8 @@ export class DnsProber implements DkimDnsProbe {
   private readonly addressCache = new Map<string, Memo<HostAddresses>>();
   private readonly nsCache = new Map<string, Memo<ResolverNs>>();
   private readonly recordCache = new Map<string, Memo<RecordAnswer[]>>();
+  private readonly mailAuthCache = new Map<string, Memo<MailAuthLookupObservation>>();
+  private readonly spfFetchCache = new Map<string, Memo<SpfFetchResult>>();
   private readonly resolverRefs: ServerRef[];
   private readonly dnssec: DnssecProber;
 
@@ -215,6 +237,153 @@ export class DnsProber implements DkimDnsProbe {
       };
     }
     return { zone, answers };
+  }
+
+  /**
+   * Probe one identity's MAIL FROM (MX, SPF TXT) and DMARC (TXT) lookups the way DKIM records are probed:
+   * every authoritative server of the zone holding each name with RD=0, and every resolver. The include
+   * chain of each SPF record found at the MAIL FROM domain is followed through the resolvers to count its
+   * DNS lookups. Everything is charged to one budget of the identity's size.
+   */
+  async observeMailAuth(plan: MailAuthPlan): Promise<MailAuthObservation> {
+    const scope = plan.mailFrom?.domain ?? plan.dmarc?.domain ?? 'nothing';
+    const budget = this.newBudget(`mail authentication of ${scope}`, this.budgets.queriesPerIdentity);
+    const wanted = [...(plan.mailFrom?.lookups ?? []), ...(plan.dmarc?.lookups ?? [])];
+    const lookups = new Map<string, MailAuthLookupObservation>();
+    await Promise.all(
+      wanted.map(async (lookup) => {
+        lookups.set(lookupKey(lookup.name, lookup.type), await this.mailAuthLookup(lookup, budget));
+      }),
+    );
+    const spf = new Map<string, SpfEvaluation>();
+    if (plan.mailFrom) {
+      const txt = lookups.get(lookupKey(plan.mailFrom.domain, 'TXT'));
+      const texts = new Set((txt?.answers ?? []).flatMap((a) => (a.txt ?? []).filter(isSpfRecord)));
+      for (const text of texts) {
+        const record = parseSpf(text);
+        if (record.errors.length > 0) continue;
+        spf.set(text, await evaluateSpf(record, (domain) => this.spfRecordsOf(domain, budget)));
+      }
+    }
+    if (budget.exhausted) {
+      const stopped = {
+        message: `Checking the MAIL FROM and DMARC records of ${scope} stopped early: ${budget.exhausted} (${budget.spent} sent). The answers not received are unchecked: inconclusive, never evidence of a missing record.`,
+        servers: [],
+        dig: digCommand(wanted[0]?.name ?? scope, wanted[0]?.type ?? 'TXT'),
+      };
+      for (const [key, observed] of lookups)
+        lookups.set(key, { ...observed, problems: [...observed.problems, stopped] });
+    }
+    return { lookups, spf };
+  }
+
+  /** One MAIL FROM or DMARC lookup on every authoritative server of its zone and every resolver. */
+  private async mailAuthLookup(lookup: MailAuthLookup, budget: QueryBudget): Promise<MailAuthLookupObservation> {
+    const { name, type } = lookup;
+    let found = await this.zoneOf(name, budget);
+    if (!found.zone && parentName(name).includes('.')) {
+      // A CNAME at the name (`_dmarc` pointing at a DMARC provider) hides its zone's SOA: ask one level up.
+      const parent = await this.zoneOf(parentName(name), budget);
+      if (parent.zone) found = parent;
+    }
+    if (!found.zone) return { name, type, answers: [], problems: found.problem ? [found.problem] : [] };
+    if (!found.zone.includes('.')) {
+      const resolver = found.resolver ?? this.resolverRefs[0];
+      return {
+        name,
+        type,
+        answers: [],
+        problems: [
+          {
+            message: `${name} is not checked: the closest zone that exists above it is the top-level domain ${found.zone}, so its domain is not delegated. Inconclusive here; the DKIM findings say more.`,
+            servers: resolver ? [serverLabel(resolver)] : [],
+            dig: digCommand(name, 'SOA', resolver),
+          },
+        ],
+      };
+    }
+    const apex = found.zone;
+    let pending = this.zoneCache.get(apex);
+    if (!pending) {
+      pending = this.observeZone(apex);
+      this.zoneCache.set(apex, pending);
+    }
+    const zone = await pending;
+    return this.memo(this.mailAuthCache, `${name}|${type}|${apex}`, budget, async () => {
+      const answers = await Promise.all([
+        ...zone.servers.map((s) => this.mailAuthAnswer(s.server, name, type, budget)),
+        ...this.resolverRefs.map((r) => this.mailAuthAnswer(r, name, type, budget)),
+      ]);
+      return { name, type, zone: apex, answers, problems: [...zone.problems] };
+    });
+  }
+
+  /** What one server says about `name` `type`; a resolver's answer is read at the end of the CNAME chain. */
+  private async mailAuthAnswer(
+    server: ServerRef,
+    name: string,
+    type: 'MX' | 'TXT',
+    budget: QueryBudget,
+  ): Promise<MailAuthAnswer> {
+    const authoritative = server.view === 'authoritative';
+    const result = await this.transport.query(server, { name, type, recursionDesired: !authoritative }, budget);
+    if (!isDefinitiveResponse(result)) return { server, ...failureWords(result) };
+    if (authoritative && !result.authoritative) {
+      const referral = result.authorities.find((r) => r.type === 'NS');
+      return {
+        server,
+        outcome: 'NOT_AUTHORITATIVE',
+        rcode: result.rcode,
+        detail: referral
+          ? `not authoritative: referred to ${normalizeName(referral.name)} (a zone cut the probe did not expect)`
+          : 'answered without the authoritative (AA) flag: the server does not serve this zone (lame delegation?)',
+      };
+    }
+    const first = ownedBy(result.answers, name, 'CNAME')[0];
+    let current = name;
+    for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+      const cname = ownedBy(result.answers, current, 'CNAME')[0];
+      if (!cname) break;
+      current = normalizeName(String(cname.data));
+    }
+    const cname = first ? { cname: normalizeName(String(first.data)) } : {};
+    if (type === 'MX') {
+      const mx: MxRecord[] = ownedBy(result.answers, current, 'MX')
+        .slice(0, MAX_RECORDS_PER_ANSWER)
+        .map((r) => {
+          const data = r.data as MxData;
+          return { preference: Number(data.preference ?? 0), exchange: normalizeName(String(data.exchange)) };
+        });
+      if (mx.length > 0) return { server, outcome: 'ANSWER', rcode: result.rcode, mx, ...cname };
+    } else {
+      const txt = keepMailAuthFirst(ownedBy(result.answers, current, 'TXT').map((r) => txtText(r.data as TxtData)));
+      if (txt.length > 0) return { server, outcome: 'ANSWER', rcode: result.rcode, txt, ...cname };
+    }
+    // An authoritative CNAME alone is an answer: its target lives elsewhere and the resolvers follow it.
+    if (first && authoritative) return { server, outcome: 'ANSWER', rcode: result.rcode, ...cname };
+    return { server, outcome: result.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NODATA', rcode: result.rcode, ...cname };
+  }
+
+  /** The TXT records of an SPF include or redirect target, from the resolvers (what receivers read). */
+  private spfRecordsOf(domain: string, budget: QueryBudget): Promise<SpfFetchResult> {
+    return this.memo(this.spfFetchCache, domain, budget, async () => {
+      const tried = await this.askResolvers(domain, 'TXT', budget);
+      const answer = tried.find((t) => isDefinitiveResponse(t.result));
+      if (!answer) {
+        const last = tried[tried.length - 1];
+        return { kind: 'inconclusive', detail: last ? failureWords(last.result).detail : 'no resolver' };
+      }
+      const result = answer.result as Extract<DnsResult, { ok: true }>;
+      let current = domain;
+      for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+        const cname = ownedBy(result.answers, current, 'CNAME')[0];
+        if (!cname) break;
+        current = normalizeName(String(cname.data));
+      }
+      const records = keepMailAuthFirst(ownedBy(result.answers, current, 'TXT').map((r) => txtText(r.data as TxtData)));
+      if (records.length > 0) return { kind: 'found', records };
+      return { kind: 'none', detail: result.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'no TXT record' };
+    });
   }
 
   /** The zone that holds `<selector>._domainkey.<domain>`: `_domainkey` itself may be a zone cut. */
