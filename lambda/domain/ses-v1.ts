@@ -95,7 +95,8 @@ export function fullReadReason(
   if (enabled && status !== 'SUCCESS') return `status ${status}`;
   const tokens = v1.DkimTokens ?? [];
   if (cached) return sameList(cached.v1Tokens, tokens) ? undefined : 'DKIM tokens changed';
-  if (enabled && tokens.length > 0 && !looksLikeEasyDkim(tokens)) return 'new identity, not Easy DKIM tokens';
+  // What v1 lists for BYODKIM and replicas is unconfirmed: only Easy DKIM's unmistakable tokens are trusted.
+  if (enabled && !looksLikeEasyDkim(tokens)) return 'new identity, not Easy DKIM tokens';
   return undefined;
 }
 
