@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeSesRegion, SimulatedClock } from '../../bin/bench/fake-ses';
 import { SesIdentitySource } from '../../lambda/adapters/ses-identity-source';
 
 // Responses shaped like the real SES v2 API (field names and enum strings from the API reference).
@@ -242,5 +243,33 @@ describe('SesIdentitySource', () => {
           'could not list SES identities: AccessDeniedException: User is not authorized to perform: ses:ListEmailIdentities',
       },
     ]);
+  });
+
+  it('with a v1 client, reads 100 identities a call and v2 only where v1 cannot answer (the CLI path)', async () => {
+    // Prepare: 250 Easy DKIM domains and one BYODKIM domain behind SES's 1 request/s.
+    const clock = new SimulatedClock();
+    const fleet = [
+      ...Array.from({ length: 250 }, (_, i) => ({ name: `d${i}.example`, kind: 'easy' as const })),
+      { name: 'byo.example', kind: 'byodkim' as const },
+    ];
+    const region = new FakeSesRegion('eu-west-1', fleet, clock);
+
+    // Act
+    const { identities, errors } = await new SesIdentitySource({
+      regions: ['eu-west-1'],
+      clientFor: () => region.v2,
+      v1ClientFor: () => region.v1,
+      now: clock.now,
+      sleep: clock.sleep,
+    }).listIdentities();
+
+    // Assess
+    expect(errors).toEqual([]);
+    expect(identities).toHaveLength(251);
+    expect(region.calls).toEqual({ list: 1, dkim: 3, get: 1, throttled: 0 });
+    expect(identities.find((i) => i.name === 'byo.example')?.dkim).toMatchObject({
+      origin: 'EXTERNAL',
+      tokens: ['sel1'],
+    });
   });
 });
