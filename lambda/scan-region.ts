@@ -26,6 +26,8 @@ import type {
 
 /** v1 `GetIdentityDkimAttributes` reads at most this many identities a call. */
 const BATCH = 100;
+/** Identities read but not yet probed, at most (the next batch waits). */
+const MAX_QUEUED = 4 * BATCH;
 
 /** What one (account, region) scan needs: its own SES rate budget (the directory) and its own deadline. */
 export interface RegionScanDependencies {
@@ -188,33 +190,54 @@ export async function scanRegion(
     }
   };
 
+  // Backpressure: identities read but not yet probed are held in memory; SES may outpace DNS (a raised
+  // SES rate, or the benchmark's simulated clock), so reading pauses while too many wait.
+  let queued = 0;
+  const drained: (() => void)[] = [];
+  const room = () => (queued < MAX_QUEUED ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve)));
+
+  // Only the listed domains an identity may inherit from take part in its plan (never the whole region).
+  const plan = (identity: SesIdentity) => {
+    const parents = identity.dkim.tokens.length > 0 ? [] : listedAncestors(identity.name, domains);
+    const known = parents.flatMap((p) => withTokens.get(p) ?? []);
+    return planDkimChecks([...known, identity]).at(-1);
+  };
+
   const check = (identity: SesIdentity, fresh: boolean, v1Tokens: readonly string[]) => {
-    const ancestors = [...withTokens.values()];
-    const plan = (list: SesIdentity) => planDkimChecks([...ancestors, list]).at(-1);
+    queued++;
     running.push(
       probes.run(async () => {
-        // Queued probes that would start too late are left for the next run, like unread batches.
-        if (!timeLeft()) return;
-        const first = plan(identity);
-        if (!first) return;
-        let report = await checkPlan(first, deps.probe, deps.route53);
-        if (!fresh && !QUIET_HEALTHS.has(report.health)) {
-          // Never raise an alarm on v1's view or on cached attributes alone: read v2 and check again (the
-          // probe's answers are cached for the run, so the second look costs SES one call, DNS nothing).
-          const full = await readFull(identity.name, `confirming ${report.health}`);
-          if (full === 'gone') return;
-          if (full !== 'failed') {
-            await saveCache(full, v1Tokens, false);
-            const second = plan(full);
-            if (second) report = await checkPlan(second, deps.probe, deps.route53);
-          }
+        try {
+          await probeOne(identity, fresh, v1Tokens);
+        } finally {
+          queued--;
+          if (queued < MAX_QUEUED) for (const resolve of drained.splice(0)) resolve();
         }
-        if (deps.repair) report = await deps.repair.apply(report);
-        reached++;
-        done.add(identity.name);
-        await onReport(report);
       }),
     );
+  };
+
+  const probeOne = async (identity: SesIdentity, fresh: boolean, v1Tokens: readonly string[]) => {
+    // Queued probes that would start too late are left for the next run, like unread batches.
+    if (!timeLeft()) return;
+    const first = plan(identity);
+    if (!first) return;
+    let report = await checkPlan(first, deps.probe, deps.route53);
+    if (!fresh && !QUIET_HEALTHS.has(report.health)) {
+      // Never raise an alarm on v1's view or on cached attributes alone: read v2 and check again (the
+      // probe's answers are cached for the run, so the second look costs SES one call, DNS nothing).
+      const full = await readFull(identity.name, `confirming ${report.health}`);
+      if (full === 'gone') return;
+      if (full !== 'failed') {
+        await saveCache(full, v1Tokens, false);
+        const second = plan(full);
+        if (second) report = await checkPlan(second, deps.probe, deps.route53);
+      }
+    }
+    if (deps.repair) report = await deps.repair.apply(report);
+    reached++;
+    done.add(identity.name);
+    await onReport(report);
   };
 
   const settle = (name: string) => {
@@ -241,6 +264,7 @@ export async function scanRegion(
       stoppedAt = start;
       break;
     }
+    await room();
     const batch = order.slice(start, start + BATCH);
     let answers: ReadonlyMap<string, SesV1DkimAttributes>;
     try {

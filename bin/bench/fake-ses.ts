@@ -5,7 +5,6 @@
  * request per second per region, v1 and v2 together, on a simulated clock: a faster call is throttled
  * (`Throttling` for v1, `TooManyRequestsException` for v2).
  */
-import { createHash } from 'node:crypto';
 import {
   GetIdentityDkimAttributesCommand,
   ListIdentitiesCommand,
@@ -20,6 +19,7 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
+import { BYODKIM_SELECTOR, easyTokens } from './fleet';
 
 /** A clock that only moves when every sleeper ahead of it has woken: simulated seconds cost nothing. */
 export class SimulatedClock {
@@ -67,10 +67,7 @@ export interface FakeIdentity {
   readonly status?: 'Success' | 'Pending' | 'Failed' | 'TemporaryFailure' | 'NotStarted';
 }
 
-/** Easy DKIM's three 32-character tokens, derived from the name. */
-export function easyTokens(name: string): string[] {
-  return [0, 1, 2].map((i) => createHash('md5').update(`${name}/${i}`).digest('hex'));
-}
+export { easyTokens };
 
 const V2_STATUS = {
   Success: 'SUCCESS',
@@ -176,7 +173,7 @@ export class FakeSesRegion {
       DkimAttributes: {
         SigningEnabled: identity.kind !== 'disabled',
         Status: status,
-        Tokens: byo ? ['sel1'] : identity.kind === 'inherits' ? [] : easyTokens(this.tokenOwner(identity)),
+        Tokens: byo ? [BYODKIM_SELECTOR] : identity.kind === 'inherits' ? [] : easyTokens(this.tokenOwner(identity)),
         SigningAttributesOrigin: byo ? 'EXTERNAL' : 'AWS_SES',
         ...(byo ? {} : { SigningHostedZone: 'dkim.amazonses.com.' }),
         CurrentSigningKeyLength: 'RSA_2048_BIT',
