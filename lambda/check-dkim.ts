@@ -1,7 +1,7 @@
 import { describeAwsError } from './describe-error';
 import { assessIdentity, HEALTHS, type IdentityReport } from './domain/assess-identity';
 import { changeCommand } from './domain/diagnose-route53';
-import { planDkimChecks } from './domain/expected-records';
+import { type DkimPlan, planDkimChecks } from './domain/expected-records';
 import { digCommand, type Finding } from './domain/findings';
 import { visibleText } from './domain/markup-escape';
 import { Limiter } from './limiter';
@@ -36,18 +36,9 @@ export async function checkDkim(
   const ignored = new Set((options.ignore ?? []).map((n) => n.toLowerCase()));
   const plans = planDkimChecks(identities.filter((i) => !ignored.has(i.name.toLowerCase())));
   const limiter = new Limiter(options.concurrency ?? 32);
-  const reports = await Promise.all(
-    plans.map((plan) =>
-      limiter.run(async () => {
-        const domain = plan.records[0]?.domain;
-        const observation = domain ? await probe.observe(domain, plan.records) : undefined;
-        const apex = observation?.zone.zone;
-        const route53 = domain && apex && options.route53 ? await options.route53.zonesFor(domain, apex) : undefined;
-        return assessIdentity(plan, observation && { ...observation, route53 });
-      }),
-    ),
-  );
-  const repaired = options.autoRepair && options.route53 ? await repair(options.route53, reports) : reports;
+  const reports = await Promise.all(plans.map((plan) => limiter.run(() => checkPlan(plan, probe, options.route53))));
+  const repairer = options.autoRepair && options.route53 ? new Route53Repair(options.route53) : undefined;
+  const repaired = repairer ? await Promise.all(reports.map((r) => repairer.apply(r))) : reports;
   const rank = (r: IdentityReport) => HEALTHS.indexOf(r.health);
   repaired.sort(
     (a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region),
@@ -55,49 +46,64 @@ export async function checkDkim(
   return { identities: repaired, errors };
 }
 
+/** Probe one identity's records (and its Route 53 zones, when asked) and assess it. */
+export async function checkPlan(
+  plan: DkimPlan,
+  probe: DkimDnsProbe,
+  route53?: HostedZoneSource,
+): Promise<IdentityReport> {
+  const domain = plan.records[0]?.domain;
+  const observation = domain ? await probe.observe(domain, plan.records) : undefined;
+  const apex = observation?.zone.zone;
+  const zones = domain && apex && route53 ? await route53.zonesFor(domain, apex) : undefined;
+  return assessIdentity(plan, observation && { ...observation, route53: zones });
+}
+
 /**
  * Apply each identity's Route 53 changes (UPSERTs in the delegated zone only; diagnoseRoute53 never plans a
  * change for a stale zone or a delete), once per zone and record however many identities share them, and
- * say what was done in each identity's findings.
+ * say what was done in each identity's findings. One instance per run, so reports can stream through it.
  */
-async function repair(route53: HostedZoneSource, reports: IdentityReport[]): Promise<IdentityReport[]> {
-  const applied = new Map<string, Promise<{ changeId?: string; error?: string }>>();
-  return Promise.all(
-    reports.map(async (report) => {
-      const extra: Finding[] = [];
-      for (const batch of report.route53Changes ?? []) {
-        const key = JSON.stringify(batch);
-        let result = applied.get(key);
-        if (!result) {
-          result = route53.apply(batch).then(
-            (changeId) => ({ changeId }),
-            (error: unknown) => ({ error: describeAwsError(error) }),
-          );
-          applied.set(key, result);
-        }
-        const { changeId, error } = await result;
-        const names = batch.changeBatch.Changes.map(
-          (c) => `${c.ResourceRecordSet.Name} CNAME ${c.ResourceRecordSet.ResourceRecords[0]?.Value}`,
+export class Route53Repair {
+  private readonly applied = new Map<string, Promise<{ changeId?: string; error?: string }>>();
+
+  constructor(private readonly route53: HostedZoneSource) {}
+
+  async apply(report: IdentityReport): Promise<IdentityReport> {
+    const { applied, route53 } = this;
+    const extra: Finding[] = [];
+    for (const batch of report.route53Changes ?? []) {
+      const key = JSON.stringify(batch);
+      let result = applied.get(key);
+      if (!result) {
+        result = route53.apply(batch).then(
+          (changeId) => ({ changeId }),
+          (error: unknown) => ({ error: describeAwsError(error) }),
         );
-        extra.push(
-          error
-            ? {
-                code: 'ROUTE53_CHECK_FAILED',
-                severity: 'warning',
-                message: `The automatic repair in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}) failed (${visibleText(error)}); make the change by hand (${names.join('; ')}): ${changeCommand(batch)}`,
-                servers: [],
-                dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
-              }
-            : {
-                code: 'ZONE_RECORD_REPAIRED',
-                severity: 'info',
-                message: `Repaired: UPSERTed ${names.join('; ')} in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}), change ${changeId}. The DNS findings show the state before the change; SES rechecks by itself.`,
-                servers: [],
-                dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
-              },
-        );
+        applied.set(key, result);
       }
-      return extra.length > 0 ? { ...report, findings: [...report.findings, ...extra] } : report;
-    }),
-  );
+      const { changeId, error } = await result;
+      const names = batch.changeBatch.Changes.map(
+        (c) => `${c.ResourceRecordSet.Name} CNAME ${c.ResourceRecordSet.ResourceRecords[0]?.Value}`,
+      );
+      extra.push(
+        error
+          ? {
+              code: 'ROUTE53_CHECK_FAILED',
+              severity: 'warning',
+              message: `The automatic repair in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}) failed (${visibleText(error)}); make the change by hand (${names.join('; ')}): ${changeCommand(batch)}`,
+              servers: [],
+              dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
+            }
+          : {
+              code: 'ZONE_RECORD_REPAIRED',
+              severity: 'info',
+              message: `Repaired: UPSERTed ${names.join('; ')} in Route 53 hosted zone ${batch.hostedZoneId} (${batch.zoneName}), change ${changeId}. The DNS findings show the state before the change; SES rechecks by itself.`,
+              servers: [],
+              dig: digCommand(batch.changeBatch.Changes[0]?.ResourceRecordSet.Name ?? report.identity, 'CNAME'),
+            },
+      );
+    }
+    return extra.length > 0 ? { ...report, findings: [...report.findings, ...extra] } : report;
+  }
 }

@@ -21,10 +21,18 @@ export const ScannerEnv = {
   StateTable: 'DKIM_STATE_TABLE',
   Route53: 'DKIM_ROUTE53',
   AutoRepair: 'DKIM_AUTO_REPAIR',
+  SesRequestsPerSecond: 'DKIM_SES_REQUESTS_PER_SECOND',
+  SesAttributeRefreshPerRun: 'DKIM_SES_ATTRIBUTE_REFRESH_PER_RUN',
 } as const;
 
-/** The state table's key and TTL attributes. */
-export const STATE_TABLE = { partitionKey: 'key', timeToLive: 'expiresAt' } as const;
+/**
+ * The state table's key and TTL attributes. Identity states are keyed `<region>#<identity>` and have no
+ * item type; the scanner's own items (lease, cursors, attribute cache) carry `itemType`.
+ */
+export const STATE_TABLE = { partitionKey: 'key', timeToLive: 'expiresAt', itemType: 'itemType' } as const;
+
+/** The `itemType` values of the state table's non-identity items. */
+export const STATE_ITEM_TYPES = { lease: 'lease', cursor: 'cursor', attributes: 'attributes' } as const;
 
 /**
  * One source of truth for metric names and dimensions: the Lambda emits them (EMF via Powertools) and the
@@ -51,6 +59,22 @@ export const MetricName = {
   RunDuration: 'RunDuration',
   /** 1 per run that finished: the heartbeat alarm fires when it stops arriving. */
   RunCompleted: 'RunCompleted',
+  /** Identities checked, one metric per health (dimension Health): the fleet's shape at a fixed cost. */
+  IdentitiesByHealth: 'IdentitiesByHealth',
+  /** Listed identities a run did not reach before its deadline (the next run starts with them). */
+  IdentitiesNotReached: 'IdentitiesNotReached',
+  /** Identities checked with cached SES v2 attributes instead of a read this run. */
+  StaleAttributes: 'StaleAttributes',
+  /** SES API calls (every attempt) and those SES throttled. */
+  SesCalls: 'SesCalls',
+  SesThrottled: 'SesThrottled',
+  /** 1 per invocation that exited because another run held the lease. */
+  RunSkipped: 'RunSkipped',
 } as const;
 
-export const Dimension = { Service: 'service', Identity: 'Identity', IdentityRegion: 'IdentityRegion' } as const;
+export const Dimension = {
+  Service: 'service',
+  Identity: 'Identity',
+  IdentityRegion: 'IdentityRegion',
+  Health: 'Health',
+} as const;

@@ -9,6 +9,7 @@ import type { IdentityState } from './domain/lifecycle';
 import type { MailAuthObservation } from './domain/mail-auth-observations';
 import type { RenderedAlert } from './domain/render-alert';
 import type { SesIdentity } from './domain/ses-identity';
+import type { CachedSesAttributes, SesV1DkimAttributes } from './domain/ses-v1';
 
 /** Another invocation wrote this identity's state first: re-read and decide again. */
 export class StaleStateError extends Error {
@@ -51,6 +52,48 @@ export interface IdentitySource {
   listIdentities(): Promise<{ identities: SesIdentity[]; errors: DiscoveryError[] }>;
 }
 
+/** One page of SES v1 `ListIdentities`. */
+export interface IdentityNamePage {
+  readonly names: readonly string[];
+  readonly nextToken?: string;
+}
+
+/**
+ * One region's SES, read at the rate SES allows: v1 batch reads for everyone, v2 `GetEmailIdentity` where v1
+ * cannot answer. Each call is paced and retried on throttling; a call that keeps failing throws.
+ */
+export interface SesDirectory {
+  readonly region: string;
+  /** One page of identity names (both types, the same request on every page). */
+  listPage(nextToken: string | undefined): Promise<IdentityNamePage>;
+  /** v1 DKIM attributes of up to 100 identities; a name missing from the map is unknown. */
+  dkimAttributes(names: readonly string[]): Promise<ReadonlyMap<string, SesV1DkimAttributes>>;
+  /** The full v2 view of one identity; undefined when SES no longer has it. */
+  emailIdentity(name: string): Promise<SesIdentity | undefined>;
+  /** Calls made so far (every attempt), for metrics and the benchmark. */
+  readonly calls: { v1: number; v2: number; throttled: number };
+}
+
+/** v2 attributes kept between runs, per region; written only when they change or are refreshed. */
+export interface AttributeCache {
+  load(region: string): Promise<Map<string, CachedSesAttributes>>;
+  save(entry: CachedSesAttributes): Promise<void>;
+}
+
+/** Where a cut-short run stopped in a region, so the next run starts there. */
+export interface ScanCursorStore {
+  getCursor(region: string): Promise<string | undefined>;
+  /** Store the cursor (undefined: start at the beginning next time). */
+  putCursor(region: string, cursor: string | undefined): Promise<void>;
+}
+
+/** Keeps runs from overlapping without reserved concurrency: a lease item with an expiry. */
+export interface RunLease {
+  /** Take the lease for `holder` until `until` (epoch ms); false when another live holder has it. */
+  acquire(holder: string, now: number, until: number): Promise<boolean>;
+  release(holder: string): Promise<void>;
+}
+
 /** The probe's view of DNS that the rest of the product depends on. */
 export interface DkimDnsProbe {
   /** Probe every expected record of one domain from every vantage point. */
@@ -73,7 +116,17 @@ export interface HostedZoneSource {
 
 /** What one run did, for metrics. */
 export interface RunFigures {
+  /** Reports of identities that need attention (per-identity metrics are emitted for these only). */
   readonly identities: readonly IdentityReport[];
+  /** Identities checked this run, by health (the whole fleet, not only those needing attention). */
+  readonly healthCounts: Readonly<Partial<Record<IdentityReport['health'], number>>>;
+  /** Identities SES listed that this run did not reach before its deadline. */
+  readonly notReached: number;
+  /** Identities checked with cached SES attributes older than this run (not re-read). */
+  readonly staleAttributes: number;
+  /** SES API calls (v1 and v2, every attempt) and how many were throttled. */
+  readonly sesCalls: number;
+  readonly sesThrottled: number;
   /** Hours before the deadline, per state key (`<region>#<identity>`), for identities in an open incident. */
   readonly hoursLeft: ReadonlyMap<string, number>;
   readonly discoveryErrors: number;
@@ -85,4 +138,6 @@ export interface RunFigures {
 /** The port for recording a run's metrics. */
 export interface RunMetrics {
   record(figures: RunFigures): void;
+  /** This invocation found another run holding the lease and did nothing. */
+  recordSkipped(): void;
 }

@@ -16,6 +16,10 @@ export interface ScannerConfig {
   readonly route53: boolean;
   readonly autoRepair: boolean;
   readonly lifecycle: AlertLifecycleSettings;
+  /** SES API requests per second and region (SES documents 1; raised quotas allow more). */
+  readonly sesRequestsPerSecond: number;
+  /** SES v2 reads per region and run that refresh cached attributes (the rolling slice). */
+  readonly sesAttributeRefreshPerRun: number;
 }
 
 /** A deployment mistake: the message names the variable, the value and what was expected. */
@@ -83,6 +87,8 @@ export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
     stateTable,
     route53: env[ScannerEnv.Route53] !== 'false',
     autoRepair: env[ScannerEnv.AutoRepair] === 'true',
+    sesRequestsPerSecond: whole(ScannerEnv.SesRequestsPerSecond, 1, 1, 50),
+    sesAttributeRefreshPerRun: whole(ScannerEnv.SesAttributeRefreshPerRun, 20, 0, 1000),
     lifecycle: {
       graceDays: whole(ScannerEnv.GraceDays, 5, 1, 30),
       reminderHours: [...reminderHours].sort((a, b) => b - a),

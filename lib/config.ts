@@ -35,6 +35,10 @@ export interface DkimSentinelSettings {
   readonly autoRepair: boolean;
   /** Hosted zone IDs the repair may change; empty: any zone, still limited to UPSERTs of `_domainkey` CNAMEs. */
   readonly autoRepairZoneIds: readonly string[];
+  /** SES API requests per second per region (SES documents 1 for the identity reads; raise with the quota). */
+  readonly sesRequestsPerSecond: number;
+  /** Cached SES v2 attributes refreshed per region and run: each is at most ceil(identities / this) runs old. */
+  readonly sesAttributeRefreshPerRun: number;
 }
 
 /** The settings a user may give (context values or construct props); everything has a default. */
@@ -64,6 +68,8 @@ export const SETTING_KEYS = [
   'route53',
   'autoRepair',
   'autoRepairZoneIds',
+  'sesRequestsPerSecond',
+  'sesAttributeRefreshPerRun',
 ] as const;
 
 /** A bad setting: one line naming the key, the value and what was expected. */
@@ -313,5 +319,7 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     route53,
     autoRepair,
     autoRepairZoneIds,
+    sesRequestsPerSecond: toInteger('sesRequestsPerSecond', options.sesRequestsPerSecond, 1, 1, 50),
+    sesAttributeRefreshPerRun: toInteger('sesAttributeRefreshPerRun', options.sesAttributeRefreshPerRun, 20, 0, 1000),
   };
 }

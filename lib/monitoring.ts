@@ -46,6 +46,8 @@ export class DkimMonitoring extends Construct {
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly failedInvocationsAlarm: cloudwatch.Alarm;
   readonly discoveryErrorsAlarm: cloudwatch.Alarm;
+  /** Runs keep ending before every identity is reached: raise the SES rate or check less often. */
+  readonly notReachedAlarm: cloudwatch.Alarm;
   /** The alert topic could not deliver a notification (an email bounced, Chatbot refused it). */
   readonly alertDeliveryAlarm: cloudwatch.Alarm;
   /** The ops topic could not deliver a notification; notifies the alert topic. */
@@ -66,6 +68,18 @@ export class DkimMonitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    // One cut-short run is fine (the next starts where it stopped); six in a row mean the fleet has outgrown
+    // the SES rate and every identity is now checked only every few runs.
+    this.notReachedAlarm = new cloudwatch.Alarm(this, 'IdentitiesNotReached', {
+      alarmName: alarmName('IdentitiesNotReached'),
+      alarmDescription:
+        'SES DKIM sentinel: six runs in a row ended before reaching every identity; raise sesRequestsPerSecond (after raising the SES quota) or the schedule period.',
+      metric: runMetric(MetricName.IdentitiesNotReached, period, 'Minimum'),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 6,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ScannerErrors', {
       alarmName: alarmName('ScannerErrors'),
@@ -119,6 +133,7 @@ export class DkimMonitoring extends Construct {
       this.failedInvocationsAlarm,
       this.discoveryErrorsAlarm,
       this.alertDeliveryAlarm,
+      this.notReachedAlarm,
     ];
     for (const alarm of selfAlarms) {
       alarm.addAlarmAction(notify);
@@ -233,6 +248,23 @@ export class DkimMonitoring extends Construct {
               runMetric(MetricName.DnsQueries, period).with({ label: 'DNS queries' }),
             ],
             width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Scale: SES calls, throttles, identities not reached, skipped runs',
+            left: [
+              runMetric(MetricName.SesCalls, period).with({ label: 'SES calls' }),
+              runMetric(MetricName.StaleAttributes, period, 'Maximum').with({
+                label: 'checked with cached attributes',
+              }),
+            ],
+            right: [
+              runMetric(MetricName.SesThrottled, period).with({ label: 'SES throttled' }),
+              runMetric(MetricName.IdentitiesNotReached, period, 'Maximum').with({ label: 'not reached' }),
+              runMetric(MetricName.RunSkipped, period).with({ label: 'runs skipped (lease held)' }),
+            ],
+            width: 24,
           }),
         ],
       ],

@@ -75,10 +75,10 @@ export class DkimScanner extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
-      // Large accounts are limited by SES's API rate, not by DNS; runs never overlap (concurrency 1), and
-      // the shortest schedule (15 minutes) is the longest a Lambda may run.
+      // The shortest schedule (15 minutes) is the longest a Lambda may run. Runs never overlap thanks to a
+      // lease item in the state table, not reserved concurrency: accounts whose concurrency quota is 10
+      // cannot reserve any (AWS keeps a minimum unreserved), and `cdk deploy` would fail there.
       timeout: Duration.minutes(Math.min(15, settings.scheduleMinutes)),
-      reservedConcurrentExecutions: 1,
       logGroup: this.logGroup,
       environment: {
         [ScannerEnv.Regions]: settings.regions.join(','),
@@ -95,6 +95,8 @@ export class DkimScanner extends Construct {
         [ScannerEnv.StateTable]: props.stateTable.tableName,
         [ScannerEnv.Route53]: String(settings.route53),
         [ScannerEnv.AutoRepair]: String(settings.autoRepair),
+        [ScannerEnv.SesRequestsPerSecond]: String(settings.sesRequestsPerSecond),
+        [ScannerEnv.SesAttributeRefreshPerRun]: String(settings.sesAttributeRefreshPerRun),
         ...(props.slackWebhookSecret ? { [ScannerEnv.SlackWebhookSecretArn]: props.slackWebhookSecret.secretArn } : {}),
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -120,11 +122,12 @@ export class DkimScanner extends Construct {
       onFailure: new SqsDestination(this.failedInvocations),
     });
 
-    // SES read-only. ListEmailIdentities supports no resource-level permissions (resource "*"), so it is
-    // confined to the monitored regions with a condition; GetEmailIdentity is scoped to identity ARNs.
+    // SES read-only. The list actions and the v1 batch read (100 identities a call) support no
+    // resource-level permissions (resource "*"), so they are confined to the monitored regions with a
+    // condition; GetEmailIdentity is scoped to identity ARNs.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['ses:ListEmailIdentities'],
+        actions: ['ses:ListEmailIdentities', 'ses:ListIdentities', 'ses:GetIdentityDkimAttributes'],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:RequestedRegion': [...settings.regions] } },
       }),
@@ -143,7 +146,7 @@ export class DkimScanner extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:
-        'ses:ListEmailIdentities supports no resource-level permissions; the statement is limited to the monitored regions by aws:RequestedRegion.',
+        'ses:ListEmailIdentities, ses:ListIdentities and ses:GetIdentityDkimAttributes support no resource-level permissions; the statement is limited to the monitored regions by aws:RequestedRegion.',
     });
     for (const region of settings.regions) {
       Validations.of(role).acknowledge({
@@ -199,10 +202,11 @@ export class DkimScanner extends Construct {
         }),
       );
     }
-    // The lifecycle state: read and conditional write of single items, nothing else.
+    // The state table: identity states, the run lease, cursors and the SES attribute cache. Single-item reads
+    // and conditional writes and deletes, and the one scan a run makes to load them.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
         resources: [props.stateTable.tableArn],
       }),
     );

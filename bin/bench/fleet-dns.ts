@@ -1,13 +1,16 @@
 /**
  * The benchmark's DNS, in its own process so that the engine's figures are its own: a root, a `bench.`
- * registry, one provider with two nameservers hosting every domain, the signing-key zone and an iterative
- * resolver. Prints `ready` when listening. Usage: tsx bin/bench/fleet-dns.ts PORT DOMAINS
+ * registry, one provider with two nameservers hosting every domain, the signing-key zone and three
+ * iterative resolvers (127.0.54.100-102, as many as the product's default). BYODKIM domains publish their
+ * selector's key too; with `broken`, one domain in 20 misses a CNAME on both servers.
+ * Prints `ready` when listening. Usage: tsx bin/bench/fleet-dns.ts PORT DOMAINS [broken]
  */
 import { authoritativeServer, iterativeResolver, zone } from '../demo/in-process-dns';
-import { fleetDomain, fleetTokens } from './fleet';
+import { BYODKIM_SELECTOR, fleetDomain, fleetTokens, isBrokenDomain, isByoDkimDomain } from './fleet';
 
 const port = Number(process.argv[2]);
 const domains = Number(process.argv[3]);
+const broken = process.argv[4] === 'broken';
 const at = (host: number) => `127.0.54.${host}`;
 
 async function main() {
@@ -33,11 +36,13 @@ async function main() {
       { name: domain, type: 'NS', data: 'ns2.provider.bench' },
     );
     const tokens = fleetTokens(i);
+    const published = broken && isBrokenDomain(i) ? tokens.slice(1) : tokens;
     providerZones.push(
       zone(domain, [
         ['@', 'NS', 'ns1.provider.bench.'],
         ['@', 'NS', 'ns2.provider.bench.'],
-        ...tokens.map((t): [string, 'CNAME', string] => [`${t}._domainkey`, 'CNAME', `${t}.dkim.amazonses.com.`]),
+        ...published.map((t): [string, 'CNAME', string] => [`${t}._domainkey`, 'CNAME', `${t}.dkim.amazonses.com.`]),
+        ...(isByoDkimDomain(i) ? [[`${BYODKIM_SELECTOR}._domainkey`, 'TXT', key] as [string, 'TXT', string]] : []),
       ]),
     );
     for (const t of tokens) keys.push([`${t}.dkim`, 'TXT', key]);
@@ -49,6 +54,8 @@ async function main() {
     authoritativeServer(at(10), port, providerZones),
     authoritativeServer(at(11), port, providerZones),
     iterativeResolver(at(100), port, { address: at(1), port }),
+    iterativeResolver(at(101), port, { address: at(1), port }),
+    iterativeResolver(at(102), port, { address: at(1), port }),
   ];
   for (const server of servers) await server.start();
   process.stdout.write('ready\n');

@@ -11,6 +11,11 @@ const THROTTLING = new Set([
   'PriorRequestNotComplete',
 ]);
 
+/** Whether an AWS error means "slow down" (SES v1 says `Throttling`, v2 `TooManyRequestsException`). */
+export function isThrottling(error: unknown): boolean {
+  return THROTTLING.has(errorName(error));
+}
+
 export interface RetryOptions {
   /** Attempts in all. @default 8 */
   readonly maxAttempts?: number;
@@ -28,7 +33,7 @@ export async function retryThrottled<T>(call: () => Promise<T>, options: RetryOp
     try {
       return await call();
     } catch (error) {
-      if (!THROTTLING.has(errorName(error)) || attempt >= attempts) throw error;
+      if (!isThrottling(error) || attempt >= attempts) throw error;
       await sleep(Math.random() * base * 2 ** (attempt - 1));
     }
   }

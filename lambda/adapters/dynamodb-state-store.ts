@@ -5,9 +5,10 @@ import {
   PutCommand,
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
-import { STATE_TABLE } from '../contract';
+import { STATE_ITEM_TYPES, STATE_TABLE } from '../contract';
 import type { IdentityState } from '../domain/lifecycle';
-import { StaleStateError, type StateStore } from '../ports';
+import type { CachedSesAttributes } from '../domain/ses-v1';
+import { type AttributeCache, type RunLease, type ScanCursorStore, StaleStateError, type StateStore } from '../ports';
 
 const isConditionFailure = (error: unknown) => (error as { name?: string }).name === 'ConditionalCheckFailedException';
 
@@ -31,9 +32,15 @@ export class DynamoDbStateStore implements StateStore {
 
   async list(): Promise<IdentityState[]> {
     const items: IdentityState[] = [];
+    // The table also holds the run lease, the cursors and the attribute cache: those carry an item type.
     for await (const page of paginateScan(
       { client: this.client },
-      { TableName: this.tableName, ConsistentRead: true },
+      {
+        TableName: this.tableName,
+        ConsistentRead: true,
+        FilterExpression: 'attribute_not_exists(#itemType)',
+        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType },
+      },
     )) {
       items.push(...((page.Items ?? []) as IdentityState[]));
     }
@@ -77,5 +84,132 @@ export class DynamoDbStateStore implements StateStore {
       if (isConditionFailure(error)) throw new StaleStateError(`state of ${key} changed since it was read`);
       throw error;
     }
+  }
+}
+
+const LEASE_KEY = 'lease#scanner';
+const cursorKey = (region: string) => `cursor#${region}`;
+const attributesKey = (region: string, name: string) => `attributes#${region}#${name}`;
+/** A cached entry that is not refreshed for this long is forgotten (the identity is then read as new). */
+const ATTRIBUTES_TTL_SECONDS = 45 * 86_400;
+
+/**
+ * The scanner's bookkeeping in the state table, next to the identity states and told apart from them by an
+ * item type: the run lease (conditional put with an expiry, so runs never overlap and a crashed run's lease
+ * lapses), each region's cursor, and each identity's cached SES v2 attributes.
+ */
+export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeCache {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async acquire(holder: string, now: number, until: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [STATE_TABLE.partitionKey]: LEASE_KEY,
+            [STATE_TABLE.itemType]: STATE_ITEM_TYPES.lease,
+            holder,
+            until,
+            [STATE_TABLE.timeToLive]: Math.ceil(until / 1000) + 86_400,
+          },
+          // Free, lapsed, or already ours (Lambda retries an invocation with the same request ID).
+          ConditionExpression: 'attribute_not_exists(#key) OR #until < :now OR #holder = :holder',
+          ExpressionAttributeNames: { '#key': STATE_TABLE.partitionKey, '#until': 'until', '#holder': 'holder' },
+          ExpressionAttributeValues: { ':now': now, ':holder': holder },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [STATE_TABLE.partitionKey]: LEASE_KEY },
+          ConditionExpression: '#holder = :holder',
+          ExpressionAttributeNames: { '#holder': 'holder' },
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (error) {
+      // Taken over after it lapsed: not ours to delete.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getCursor(region: string): Promise<string | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: cursorKey(region) } }),
+    );
+    const after = result.Item?.after;
+    return typeof after === 'string' ? after : undefined;
+  }
+
+  async putCursor(region: string, cursor: string | undefined): Promise<void> {
+    if (cursor === undefined) {
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: cursorKey(region) } }),
+      );
+      return;
+    }
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [STATE_TABLE.partitionKey]: cursorKey(region),
+          [STATE_TABLE.itemType]: STATE_ITEM_TYPES.cursor,
+          region,
+          after: cursor,
+        },
+      }),
+    );
+  }
+
+  async load(region: string): Promise<Map<string, CachedSesAttributes>> {
+    const entries = new Map<string, CachedSesAttributes>();
+    // Eventually consistent is enough for a cache, and costs half.
+    for await (const page of paginateScan(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        FilterExpression: '#itemType = :type AND #region = :region',
+        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#region': 'region' },
+        ExpressionAttributeValues: { ':type': STATE_ITEM_TYPES.attributes, ':region': region },
+      },
+    )) {
+      for (const item of page.Items ?? []) {
+        const {
+          [STATE_TABLE.partitionKey]: _k,
+          [STATE_TABLE.itemType]: _t,
+          [STATE_TABLE.timeToLive]: _e,
+          ...entry
+        } = item;
+        entries.set(String(entry.name), entry as CachedSesAttributes);
+      }
+    }
+    return entries;
+  }
+
+  async save(entry: CachedSesAttributes): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...entry,
+          [STATE_TABLE.partitionKey]: attributesKey(entry.region, entry.name),
+          [STATE_TABLE.itemType]: STATE_ITEM_TYPES.attributes,
+          [STATE_TABLE.timeToLive]: Math.ceil(Date.parse(entry.readAt) / 1000) + ATTRIBUTES_TTL_SECONDS,
+        },
+      }),
+    );
   }
 }

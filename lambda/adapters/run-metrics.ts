@@ -1,6 +1,6 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Dimension, MetricName } from '../contract';
-import type { Health, IdentityReport } from '../domain/assess-identity';
+import { HEALTHS, type Health, type IdentityReport } from '../domain/assess-identity';
 import type { RunFigures, RunMetrics } from '../ports';
 
 /** The HealthLevel metric's value per health. */
@@ -14,9 +14,13 @@ export const HEALTH_LEVEL: Readonly<Record<Health, number>> = {
   REVOKED: 4,
 };
 
-const FAILING = new Set(['AT_RISK', 'FAILING', 'REVOKED']);
+const FAILING = new Set<Health>(['AT_RISK', 'FAILING', 'REVOKED']);
 
-/** CloudWatch metrics through Powertools (EMF in the function's log: no PutMetricData permission needed). */
+/**
+ * CloudWatch metrics through Powertools (EMF in the function's log: no PutMetricData permission needed).
+ * Every per-identity dimension set is a billable metric, so per-identity metrics are emitted only for the
+ * identities the run passes (those needing attention); the fleet is counted by health at a fixed cost.
+ */
 export class PowertoolsRunMetrics implements RunMetrics {
   constructor(
     private readonly metrics: Metrics,
@@ -43,23 +47,43 @@ export class PowertoolsRunMetrics implements RunMetrics {
         if (left !== undefined) emit(report, MetricName.HoursLeft, left);
       }
     }
-    const count = (pick: (r: IdentityReport) => boolean) => figures.identities.filter(pick).length;
-    this.metrics.addMetric(MetricName.IdentitiesChecked, MetricUnit.Count, figures.identities.length);
+    // Only the healths present: a metric not sent in an hour costs nothing for that hour.
+    for (const health of HEALTHS.filter((h) => (figures.healthCounts[h] ?? 0) > 0)) {
+      const single = this.metrics.singleMetric();
+      single.addDimension(Dimension.Health, health);
+      single.addMetric(MetricName.IdentitiesByHealth, MetricUnit.Count, figures.healthCounts[health] ?? 0);
+    }
+    const count = (pick: (h: Health) => boolean) =>
+      HEALTHS.filter(pick).reduce((sum, h) => sum + (figures.healthCounts[h] ?? 0), 0);
+    this.metrics.addMetric(
+      MetricName.IdentitiesChecked,
+      MetricUnit.Count,
+      count(() => true),
+    );
     this.metrics.addMetric(
       MetricName.IdentitiesFailing,
       MetricUnit.Count,
-      count((r) => FAILING.has(r.health)),
+      count((h) => FAILING.has(h)),
     );
     this.metrics.addMetric(
       MetricName.IdentitiesUnknown,
       MetricUnit.Count,
-      count((r) => r.health === 'UNKNOWN'),
+      count((h) => h === 'UNKNOWN'),
     );
+    this.metrics.addMetric(MetricName.IdentitiesNotReached, MetricUnit.Count, figures.notReached);
+    this.metrics.addMetric(MetricName.StaleAttributes, MetricUnit.Count, figures.staleAttributes);
+    this.metrics.addMetric(MetricName.SesCalls, MetricUnit.Count, figures.sesCalls);
+    this.metrics.addMetric(MetricName.SesThrottled, MetricUnit.Count, figures.sesThrottled);
     this.metrics.addMetric(MetricName.DiscoveryErrors, MetricUnit.Count, figures.discoveryErrors);
     this.metrics.addMetric(MetricName.DnsQueries, MetricUnit.Count, figures.dnsQueries);
     this.metrics.addMetric(MetricName.AlertsSent, MetricUnit.Count, figures.alertsSent);
     this.metrics.addMetric(MetricName.RunDuration, MetricUnit.Milliseconds, figures.durationMs);
     this.metrics.addMetric(MetricName.RunCompleted, MetricUnit.Count, 1);
+    this.metrics.publishStoredMetrics();
+  }
+
+  recordSkipped(): void {
+    this.metrics.addMetric(MetricName.RunSkipped, MetricUnit.Count, 1);
     this.metrics.publishStoredMetrics();
   }
 }

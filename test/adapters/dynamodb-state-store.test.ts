@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store';
+import { DynamoDbScanLedger, DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store';
 import { DEFAULT_LIFECYCLE, decide, type RunObservation } from '../../lambda/domain/lifecycle';
 import { StaleStateError } from '../../lambda/ports';
 import { startDynalite } from '../support/dynalite';
@@ -83,5 +83,72 @@ describe('DynamoDbStateStore (dynalite)', () => {
     await expect(store.remove('eu-west-1#d.example', state.version + 1)).rejects.toThrow(StaleStateError);
     await store.remove('eu-west-1#d.example', state.version);
     expect(await store.get('eu-west-1#d.example')).toBeUndefined();
+  });
+});
+
+describe('DynamoDbScanLedger (dynalite): lease, cursors and attribute cache beside the identity states', () => {
+  let db: Awaited<ReturnType<typeof startDynalite>>;
+  let ledger: DynamoDbScanLedger;
+  let store: DynamoDbStateStore;
+  beforeAll(async () => {
+    db = await startDynalite('ledger-state');
+    ledger = new DynamoDbScanLedger(db.doc, db.tableName);
+    store = new DynamoDbStateStore(db.doc, db.tableName);
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('grants the lease to one run at a time; the same run may take it again; a lapsed lease is taken over', async () => {
+    expect(await ledger.acquire('run-a', T, T + 900_000)).toBe(true);
+    expect(await ledger.acquire('run-b', T + 60_000, T + 960_000)).toBe(false);
+    // Lambda retries an invocation with the same request ID.
+    expect(await ledger.acquire('run-a', T + 60_000, T + 960_000)).toBe(true);
+    // run-a crashed: after its lease ran out, the next run takes over, and run-a cannot release it.
+    expect(await ledger.acquire('run-c', T + 961_000, T + 1_861_000)).toBe(true);
+    await ledger.release('run-a');
+    expect(await ledger.acquire('run-d', T + 962_000, T + 1_862_000)).toBe(false);
+    await ledger.release('run-c');
+    expect(await ledger.acquire('run-d', T + 963_000, T + 1_863_000)).toBe(true);
+    await ledger.release('run-d');
+  });
+
+  it('stores one cursor per region and forgets it on request', async () => {
+    await ledger.putCursor('eu-west-1', 'm.example');
+    await ledger.putCursor('us-east-1', 'b.example');
+
+    expect(await ledger.getCursor('eu-west-1')).toBe('m.example');
+    expect(await ledger.getCursor('us-east-1')).toBe('b.example');
+    await ledger.putCursor('eu-west-1', undefined);
+    expect(await ledger.getCursor('eu-west-1')).toBeUndefined();
+    expect(await ledger.getCursor('ap-south-1')).toBeUndefined();
+  });
+
+  it('keeps cached attributes per region, and the state list returns identity states only', async () => {
+    // Prepare: an identity state, the lease, a cursor and two cache entries in one table.
+    const { state } = decide(undefined, { identity: 'a.example', region: 'eu-west-1' }, bad, run(0), DEFAULT_LIFECYCLE);
+    await store.put(state);
+    await ledger.acquire('run-x', T, T + 900_000);
+    const entry = {
+      name: 'byo.example',
+      region: 'eu-west-1',
+      type: 'DOMAIN' as const,
+      origin: 'EXTERNAL',
+      tokens: ['sel1'],
+      v1Tokens: [],
+      lastKeyGeneration: '2026-11-01T00:00:00.000Z',
+      readAt: '2026-11-23T00:00:00.000Z',
+    };
+    await ledger.save(entry);
+    await ledger.save({ ...entry, region: 'us-east-1', name: 'other.example' });
+
+    // Act
+    const cached = await ledger.load('eu-west-1');
+    const states = await store.list();
+
+    // Assess
+    expect([...cached.values()]).toEqual([entry]);
+    expect(states.map((s) => s.key)).toEqual(['eu-west-1#a.example']);
+    await ledger.release('run-x');
   });
 });

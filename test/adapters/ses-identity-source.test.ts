@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeSesRegion, SimulatedClock } from '../../bin/bench/fake-ses';
 import { SesIdentitySource } from '../../lambda/adapters/ses-identity-source';
 
 // Responses shaped like the real SES v2 API (field names and enum strings from the API reference).
@@ -135,7 +136,10 @@ describe('SesIdentitySource', () => {
     expect(eu).toReceiveCommandTimes(GetEmailIdentityCommand, 4);
   });
 
-  it('retries throttling with growing backoff until SES answers', async () => {
+  it('paces its calls at one a second and retries throttling with growing backoff until SES answers', async () => {
+    // Prepare: a clock that only the source's sleeps move.
+    let clock = 0;
+    const calls: number[] = [];
     eu.on(ListEmailIdentitiesCommand)
       .rejectsOnce(throttled())
       .resolves({
@@ -143,18 +147,28 @@ describe('SesIdentitySource', () => {
           { IdentityType: 'DOMAIN', IdentityName: 'example.com', SendingEnabled: true, VerificationStatus: 'SUCCESS' },
         ],
       });
-    eu.on(GetEmailIdentityCommand)
-      .rejectsOnce(throttled())
-      .rejectsOnce(throttled())
-      .resolves(easyDkim(['a', 'b', 'c']));
+    eu.on(GetEmailIdentityCommand).callsFake(() => {
+      calls.push(clock);
+      if (calls.length <= 2) throw throttled();
+      return easyDkim(['a', 'b', 'c']);
+    });
 
-    const { identities, errors } = await source(['eu-west-1'], { baseDelayMs: 100 }).listIdentities();
+    // Act
+    const { identities, errors } = await source(['eu-west-1'], {
+      baseDelayMs: 100,
+      now: () => clock,
+      sleep: async (ms) => {
+        delays.push(ms);
+        clock += ms;
+      },
+    }).listIdentities();
 
+    // Assess
     expect(errors).toEqual([]);
     expect(identities).toHaveLength(1);
     expect(eu).toReceiveCommandTimes(GetEmailIdentityCommand, 3);
-    expect(delays).toHaveLength(3);
-    expect(delays.every((d) => d >= 0 && d <= 200)).toBe(true);
+    const gaps = calls.slice(1).map((t, i) => t - (calls[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
   });
 
   it('reports one identity it could not read after every retry, and keeps the others', async () => {
@@ -229,5 +243,33 @@ describe('SesIdentitySource', () => {
           'could not list SES identities: AccessDeniedException: User is not authorized to perform: ses:ListEmailIdentities',
       },
     ]);
+  });
+
+  it('with a v1 client, reads 100 identities a call and v2 only where v1 cannot answer (the CLI path)', async () => {
+    // Prepare: 250 Easy DKIM domains and one BYODKIM domain behind SES's 1 request/s.
+    const clock = new SimulatedClock();
+    const fleet = [
+      ...Array.from({ length: 250 }, (_, i) => ({ name: `d${i}.example`, kind: 'easy' as const })),
+      { name: 'byo.example', kind: 'byodkim' as const },
+    ];
+    const region = new FakeSesRegion('eu-west-1', fleet, clock);
+
+    // Act
+    const { identities, errors } = await new SesIdentitySource({
+      regions: ['eu-west-1'],
+      clientFor: () => region.v2,
+      v1ClientFor: () => region.v1,
+      now: clock.now,
+      sleep: clock.sleep,
+    }).listIdentities();
+
+    // Assess
+    expect(errors).toEqual([]);
+    expect(identities).toHaveLength(251);
+    expect(region.calls).toEqual({ list: 1, dkim: 3, get: 1, throttled: 0 });
+    expect(identities.find((i) => i.name === 'byo.example')?.dkim).toMatchObject({
+      origin: 'EXTERNAL',
+      tokens: ['sel1'],
+    });
   });
 });

@@ -28,6 +28,8 @@ describe('resolveSettings', () => {
       route53: true,
       autoRepair: false,
       autoRepairZoneIds: [],
+      sesRequestsPerSecond: 1,
+      sesAttributeRefreshPerRun: 20,
     });
   });
 
@@ -100,6 +102,16 @@ describe('resolveSettings', () => {
     ],
     ['a resolver host name', { resolvers: 'dns.google' }, 'resolvers: "dns.google" is not an IP address'],
     ['grace days as words', { graceDays: 'five' }, 'graceDays must be a whole number from 1 to 30, got "five"'],
+    [
+      'no SES requests at all',
+      { sesRequestsPerSecond: 0 },
+      'sesRequestsPerSecond must be a whole number from 1 to 50, got 0',
+    ],
+    [
+      'a fractional refresh budget',
+      { sesAttributeRefreshPerRun: '2.5' },
+      'sesAttributeRefreshPerRun must be a whole number from 0 to 1000, got "2.5"',
+    ],
     [
       'a reminder after the deadline',
       { graceDays: 2, reminderHours: [72] },

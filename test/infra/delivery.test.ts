@@ -162,6 +162,7 @@ describe('self-monitoring alarms', () => {
       'Test-Sentinel-DiscoveryErrors',
       'Test-Sentinel-FailedInvocations',
       'Test-Sentinel-Heartbeat',
+      'Test-Sentinel-IdentitiesNotReached',
       'Test-Sentinel-ScannerErrors',
     ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -29,11 +29,16 @@ describe('DkimSentinelStack', () => {
   }).template;
   const minimal = synthTemplate().template;
 
-  it('runs the scanner on arm64, the newest Node.js runtime, one at a time, with its own log group', () => {
+  it('runs the scanner on arm64, the newest Node.js runtime, without reserved concurrency, with its own log group', () => {
+    // Runs are kept apart by a lease in the state table: reserving concurrency fails `cdk deploy` in
+    // accounts whose concurrency quota is 10.
+    const functions = Object.values(minimal.findResources('AWS::Lambda::Function'));
+    expect(functions.map((f) => (f as { Properties: object }).Properties)).toEqual([
+      expect.not.objectContaining({ ReservedConcurrentExecutions: expect.anything() }),
+    ]);
     minimal.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      ReservedConcurrentExecutions: 1,
       Timeout: 900,
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
@@ -95,7 +100,7 @@ describe('DkimSentinelStack', () => {
     minimal.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('keeps lifecycle state in an on-demand table with point-in-time recovery and a TTL, read and written item by item', () => {
+  it('keeps lifecycle state in an on-demand table with point-in-time recovery and a TTL, read item by item and by one scan', () => {
     minimal.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
@@ -103,7 +108,12 @@ describe('DkimSentinelStack', () => {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
     const dynamo = statements(minimal).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+    ]);
     expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/StateTable/);
     minimal.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
@@ -169,10 +179,14 @@ describe('DkimSentinelStack', () => {
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     expect(actions.filter((a) => a.startsWith('ses:')).sort()).toEqual([
       'ses:GetEmailIdentity',
+      'ses:GetIdentityDkimAttributes',
       'ses:ListEmailIdentities',
+      'ses:ListIdentities',
     ]);
-    const list = all.find((s) => actionsOf(s).includes('ses:ListEmailIdentities'));
-    expect(list?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
+    for (const action of ['ses:ListEmailIdentities', 'ses:ListIdentities', 'ses:GetIdentityDkimAttributes']) {
+      const statement = all.find((s) => actionsOf(s).includes(action));
+      expect(statement?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
+    }
     const get = all.find((s) => actionsOf(s).includes('ses:GetEmailIdentity'));
     expect(JSON.stringify(get?.Resource)).toContain(':ses:eu-west-1:123456789012:identity/*');
     expect(JSON.stringify(get?.Resource)).toContain(':ses:us-east-1:123456789012:identity/*');

@@ -1,5 +1,7 @@
-import { GetEmailIdentityCommand, ListEmailIdentitiesCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetIdentityDkimAttributesCommand, ListIdentitiesCommand, SESClient } from '@aws-sdk/client-ses';
+import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -9,7 +11,25 @@ import { startDynalite } from '../support/dynalite';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-dkim-sentinel-alerts';
 const ses = mockClient(SESv2Client);
+const sesV1 = mockClient(SESClient);
 const sns = mockClient(SNSClient);
+
+/** v1 `GetIdentityDkimAttributes` entries (CamelCase status), shaped like the real API. */
+const v1Dkim = (status: string, enabled = true) => ({
+  DkimEnabled: enabled,
+  DkimVerificationStatus: status,
+  DkimTokens: ['tok1', 'tok2', 'tok3'],
+});
+/** SES v1: every name on one page, and each name's v1 DKIM attributes. */
+const sesLists = (entries: Record<string, ReturnType<typeof v1Dkim>>) => {
+  sesV1.on(ListIdentitiesCommand).resolves({ Identities: Object.keys(entries), $metadata: {} });
+  sesV1.on(GetIdentityDkimAttributesCommand).callsFake((input: { Identities: string[] }) => ({
+    DkimAttributes: Object.fromEntries(
+      input.Identities.filter((n) => entries[n]).map((n) => [n, entries[n] as ReturnType<typeof v1Dkim>]),
+    ),
+    $metadata: {},
+  }));
+};
 
 const identity = (status: string, signing = true) => ({
   IdentityType: 'DOMAIN',
@@ -53,6 +73,10 @@ describe('the scanner handler', () => {
       DKIM_ALERT_TOPIC_ARN: TOPIC,
       DKIM_DNS_TIMEOUT_MS: '200',
       DKIM_GRACE_DAYS: '5',
+      // No rolling refresh here (the scan-region tests cover it): v2 is read only where v1 cannot answer.
+      DKIM_SES_ATTRIBUTE_REFRESH_PER_RUN: '0',
+      // Pacing is covered by the directory's tests; here it would only make the suite slower.
+      DKIM_SES_REQUESTS_PER_SECOND: '50',
     });
     ({ handler } = await import('../../lambda/handler.js'));
   });
@@ -62,6 +86,7 @@ describe('the scanner handler', () => {
   });
   beforeEach(() => {
     ses.reset();
+    sesV1.reset();
     sns.reset();
     stdout = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -76,13 +101,12 @@ describe('the scanner handler', () => {
   });
 
   it('announces a confirmed problem once with the hours left, stays quiet on one inconclusive run, and emits EMF metrics', async () => {
-    // Prepare
-    ses.on(ListEmailIdentitiesCommand).resolves({
-      EmailIdentities: ['failing.example', 'unverifiable.example', 'off.example'].map((IdentityName) => ({
-        IdentityName,
-        IdentityType: 'DOMAIN',
-        SendingEnabled: true,
-      })),
+    // Prepare: v1 lists and describes all three; v2 is read for the failure and for tokens that are not
+    // Easy DKIM's (v1 cannot tell BYODKIM), not for the identity with DKIM off.
+    sesLists({
+      'failing.example': v1Dkim('TemporaryFailure'),
+      'unverifiable.example': v1Dkim('Success'),
+      'off.example': v1Dkim('Success', false),
     });
     ses
       .on(GetEmailIdentityCommand, { EmailIdentity: 'failing.example' })
@@ -98,8 +122,13 @@ describe('the scanner handler', () => {
 
     // Assess: SES's TEMPORARY_FAILURE confirms at once; one UNKNOWN run is not worth an alert; the second
     // run repeats nothing.
-    expect(result).toEqual({ identities: 3, needingAttention: 2 });
+    expect(result).toEqual({ identities: 3, needingAttention: 2, notReached: 0, skipped: false });
     expect(again).toEqual(result);
+    expect(sesV1).toReceiveCommandTimes(ListIdentitiesCommand, 2);
+    expect(sesV1).toReceiveCommandTimes(GetIdentityDkimAttributesCommand, 2);
+    expect(ses.commandCalls(GetEmailIdentityCommand).map((c) => c.args[0].input.EmailIdentity)).not.toContain(
+      'off.example',
+    );
     expect(sns).toReceiveCommandTimes(PublishCommand, 1);
     const [input] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(input?.Subject).toMatch(/^DKIM DETECTED: failing\.example \(eu-west-1\), 11[78]h left$/);
@@ -143,15 +172,17 @@ describe('the scanner handler', () => {
         const metric = e._aws.CloudWatchMetrics[0].Metrics[0].Name;
         return `${e.Identity} ${e.IdentityRegion} ${metric}=${metric === 'HoursLeft' ? Math.floor(e[metric] / 10) * 10 : e[metric]}`;
       });
+    // Per-identity metrics only for the identities needing attention; the quiet one is only counted.
     expect(perIdentity.sort()).toEqual([
       'failing.example eu-west-1 FailingRecords=0',
       'failing.example eu-west-1 HealthLevel=3',
       'failing.example eu-west-1 HoursLeft=110',
-      'off.example eu-west-1 FailingRecords=0',
-      'off.example eu-west-1 HealthLevel=0',
       'unverifiable.example eu-west-1 FailingRecords=0',
       'unverifiable.example eu-west-1 HealthLevel=1',
     ]);
+    expect(
+      Object.fromEntries(firstRun.filter((e) => e.Health !== undefined).map((e) => [e.Health, e.IdentitiesByHealth])),
+    ).toEqual({ FAILING: 1, UNKNOWN: 1, DISABLED: 1 });
     for (const e of firstRun.filter((x) => x.Identity !== undefined)) {
       expect(e._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(
         expect.arrayContaining(['service', 'Identity', 'IdentityRegion']),
@@ -160,9 +191,7 @@ describe('the scanner handler', () => {
   });
 
   it('fails the invocation (so the Errors alarm fires) when an alert cannot be delivered, after recording the run', async () => {
-    ses.on(ListEmailIdentitiesCommand).resolves({
-      EmailIdentities: [{ IdentityName: 'revoked.example', IdentityType: 'DOMAIN', SendingEnabled: true }],
-    });
+    sesLists({ 'revoked.example': v1Dkim('Failed') });
     ses.on(GetEmailIdentityCommand).resolves(identity('FAILED') as never);
     sns.on(PublishCommand).rejects(new Error('AuthorizationError: not allowed to publish'));
 
@@ -178,9 +207,9 @@ describe('the scanner handler', () => {
   });
 
   it('logs every SES discovery error with its reason (no reserved-key collision)', async () => {
-    ses.on(ListEmailIdentitiesCommand).rejects(
-      Object.assign(new Error('User is not authorized to perform ses:ListEmailIdentities'), {
-        name: 'AccessDeniedException',
+    sesV1.on(ListIdentitiesCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform ses:ListIdentities'), {
+        name: 'AccessDenied',
       }),
     );
     sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
@@ -192,7 +221,7 @@ describe('the scanner handler', () => {
       .join('')
       .split('\n')
       .find((l) => l.includes('"message":"SES discovery error"'));
-    expect(line).toContain('not authorized to perform ses:ListEmailIdentities');
+    expect(line).toContain('not authorized to perform ses:ListIdentities');
     expect(stdout.join('')).not.toContain('is a reserved key');
   });
 
@@ -203,9 +232,75 @@ describe('the scanner handler', () => {
     vi.restoreAllMocks();
 
     expect(result).toEqual({ test: true, allDelivered: true, channels: [{ channel: 'sns', delivered: true }] });
-    expect(ses).toReceiveCommandTimes(ListEmailIdentitiesCommand, 0);
+    expect(sesV1).toReceiveCommandTimes(ListIdentitiesCommand, 0);
     const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
     expect(input?.Subject).toMatch(/^DKIM TEST: /);
     expect(input?.MessageAttributes?.stage).toEqual({ DataType: 'String', StringValue: 'TEST' });
+  });
+
+  it('exits quietly, saying so, while another run holds the lease; runs once that lease has lapsed', async () => {
+    // Prepare: a live lease of another invocation.
+    sesLists({ 'quiet.example': v1Dkim('Success', false) });
+    const lease = (until: number) =>
+      db.doc.send(
+        new PutCommand({
+          TableName: 'scanner-state',
+          Item: { key: 'lease#scanner', itemType: 'lease', holder: 'req-other', until },
+        }),
+      );
+    await lease(Date.now() + 10 * 60_000);
+
+    // Act
+    const overlapping = await handler({}, { ...context, awsRequestId: 'req-overlap' });
+    await lease(Date.now() - 1000);
+    const afterExpiry = await handler({}, { ...context, awsRequestId: 'req-after' });
+    vi.restoreAllMocks();
+
+    // Assess
+    expect(overlapping).toEqual({ identities: 0, needingAttention: 0, notReached: 0, skipped: true });
+    expect(afterExpiry).toMatchObject({ identities: 1, skipped: false });
+    expect(sesV1).toReceiveCommandTimes(ListIdentitiesCommand, 1);
+    const log = stdout.join('');
+    expect(log).toContain('another run holds the lease: this invocation exits without scanning');
+    expect(log).toContain('"RunSkipped":1');
+    // The finished run gives the lease back.
+    const { Item } = await db.doc.send(new GetCommand({ TableName: 'scanner-state', Key: { key: 'lease#scanner' } }));
+    expect(Item).toBeUndefined();
+  });
+
+  it('near its deadline, stops starting work, stores a cursor and reports what it did not reach', async () => {
+    // Prepare: 250 identities (three v1 batches) and a deadline that allows one batch.
+    const names = Array.from({ length: 250 }, (_, i) => `d${String(i).padStart(3, '0')}.example`);
+    sesLists(Object.fromEntries(names.map((n) => [n, v1Dkim('Success', false)])));
+    let remaining = 120_000;
+    sesV1.on(GetIdentityDkimAttributesCommand).callsFake((input: { Identities: string[] }) => {
+      remaining -= 20_000; // the second batch leaves less than the 90 s margin: its probes do not start
+      return {
+        DkimAttributes: Object.fromEntries(input.Identities.map((n) => [n, v1Dkim('Success', false)])),
+        $metadata: {},
+      };
+    });
+
+    // Act
+    const result = await handler(
+      {},
+      { ...context, awsRequestId: 'req-deadline', getRemainingTimeInMillis: () => remaining },
+    );
+    vi.restoreAllMocks();
+
+    // Assess: the third batch is never read, nor are the probes queued when time ran short started; what
+    // was reached is the start of the order, and the cursor is its last name.
+    const { identities, notReached } = result as { identities: number; notReached: number };
+    expect(identities + notReached).toBe(250);
+    expect(identities).toBeGreaterThan(0);
+    expect(notReached).toBeGreaterThanOrEqual(150);
+    expect(sesV1).toReceiveCommandTimes(GetIdentityDkimAttributesCommand, 2);
+    const { Item } = await db.doc.send(
+      new GetCommand({ TableName: 'scanner-state', Key: { key: 'cursor#eu-west-1' } }),
+    );
+    expect(Item).toMatchObject({ itemType: 'cursor', after: names[identities - 1] });
+    expect(stdout.join('')).toContain('identities not reached before the deadline: the next run starts with them');
+    expect(stdout.join('')).toContain(`"IdentitiesNotReached":${notReached}`);
+    await db.doc.send(new DeleteCommand({ TableName: 'scanner-state', Key: { key: 'cursor#eu-west-1' } }));
   });
 });

@@ -77,10 +77,39 @@ type Match = 'answer' | 'edns-rejected' | 'no-question' | 'unrelated';
 const EDNS_UDP_SIZE = 1232; // the DNS Flag Day 2020 size: avoids IP fragmentation
 const MAX_TCP_MESSAGE = 65_535;
 
+/** One query waiting on a pooled UDP socket. */
+interface PendingUdp {
+  readonly id: number;
+  readonly question: DnsQuestion;
+  readonly edns: boolean;
+  /** Why a datagram from the server could not be read, if one could not. */
+  malformed?: string;
+  finish(result: UdpOutcome): void;
+}
+
+/** A UDP socket connected to one server, shared by the queries in flight to it (told apart by ID). */
+interface UdpChannel {
+  readonly socket: dgram.Socket;
+  readonly ready: Promise<void>;
+  readonly pending: Map<number, PendingUdp>;
+  served: number;
+  /** No new queries: closed once the last one in flight is done. */
+  retired: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** Queries one socket carries before a fresh one (a fresh random source port) takes over. */
+const QUERIES_PER_SOCKET = 64;
+/** An idle socket is closed after this long (a run touches hundreds of servers; file descriptors are few). */
+const SOCKET_IDLE_MS = 1000;
+
 /**
  * DNS over UDP with TCP fallback, with dns-packet (node:dns hides the AA flag, the authority section and
- * referrals). Every query has a random ID and its own socket (random source port); a response is accepted
- * only if its ID and its question section (name, type and class, whatever the rcode) match. Timeouts,
+ * referrals). Queries to one server share a small pool of connected UDP sockets (creating a socket per
+ * query cost about 30% of a run's CPU); each socket serves a bounded number of queries, so source ports
+ * still change. Every query has a random ID unused on its socket; a response is accepted only if it comes
+ * from the server (the socket is connected) and its ID and its question section (name, type and class,
+ * whatever the rcode) match. Timeouts,
  * SERVFAIL and garbage are retried; a server that keeps timing out is marked down so one dead server cannot
  * stall a run. A query may carry a {@link QueryBudget}: every packet is charged to it, and none is sent once
  * it has run out.
@@ -92,6 +121,7 @@ export class DnsTransport {
   private readonly consecutiveTimeouts = new Map<string, number>();
   /** Servers that answered FORMERR to EDNS: asked without it from then on, over UDP and TCP alike. */
   private readonly withoutEdns = new Set<string>();
+  private readonly channels = new Map<string, UdpChannel>();
   private readonly attempts: number;
   private readonly maxPerServer: number;
   private readonly deadAfter: number;
@@ -113,7 +143,7 @@ export class DnsTransport {
       if (name.length > 253 || name.split('.').some((label) => label.length > 63)) {
         throw new Error('a DNS name is at most 253 characters, each label at most 63');
       }
-      this.encode(question, 0, true);
+      this.template(question, true);
     } catch (error) {
       // e.g. a name over 253 characters: it cannot be asked, and so cannot exist in DNS.
       return {
@@ -275,54 +305,131 @@ export class DnsTransport {
     };
   }
 
+  /**
+   * The encoded query with ID 0, made once per question and EDNS choice; each attempt copies it and writes
+   * its own ID, instead of encoding the question again.
+   */
+  private readonly templates = new WeakMap<DnsQuestion, { edns?: Buffer; plain?: Buffer }>();
+
+  private template(question: DnsQuestion, edns: boolean): Buffer {
+    let entry = this.templates.get(question);
+    if (!entry) {
+      entry = {};
+      this.templates.set(question, entry);
+    }
+    const which = edns ? 'edns' : 'plain';
+    const packet = entry[which] ?? this.encode(question, 0, edns);
+    entry[which] = packet;
+    return packet;
+  }
+
+  private packet(question: DnsQuestion, id: number, edns: boolean): Buffer {
+    const message = Buffer.from(this.template(question, edns));
+    message.writeUInt16BE(id, 0);
+    return message;
+  }
+
+  /** Close every pooled socket (the end of a run); queries still in flight fail as network errors. */
+  close(): void {
+    for (const [key, channel] of this.channels) this.closeChannel(key, channel, 'the transport was closed');
+  }
+
+  private closeChannel(key: string, channel: UdpChannel, reason?: string): void {
+    if (this.channels.get(key) === channel) this.channels.delete(key);
+    clearTimeout(channel.idleTimer);
+    for (const pending of [...channel.pending.values()]) {
+      pending.finish({ ok: false, failure: 'NETWORK_ERROR', detail: reason ?? 'socket closed' });
+    }
+    try {
+      channel.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The server's current socket, or a new one connected to it. */
+  private channelFor(endpoint: DnsEndpoint): { key: string; channel: UdpChannel } {
+    const key = `${endpoint.address}|${endpoint.port}`;
+    const current = this.channels.get(key);
+    if (current && !current.retired) return { key, channel: current };
+    const socket = dgram.createSocket(isIPv6(endpoint.address) ? 'udp6' : 'udp4');
+    // A connected socket only receives datagrams from the server and reports ICMP port-unreachable.
+    const ready = new Promise<void>((resolve) => socket.connect(endpoint.port, endpoint.address, () => resolve()));
+    const channel: UdpChannel = { socket, ready, pending: new Map(), served: 0, retired: false };
+    this.channels.set(key, channel);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // The error concerns this server (ECONNREFUSED from an ICMP port-unreachable): every query on it fails.
+      channel.retired = true;
+      this.closeChannel(key, channel, `${error.code ?? error.message} from ${endpoint.address}:${endpoint.port}`);
+    });
+    socket.on('message', (buffer) => {
+      let packet: DecodedPacket;
+      try {
+        packet = dnsPacket.decode(buffer);
+      } catch (error) {
+        // From the server (the socket is connected), but unreadable: whichever query it answered cannot
+        // use it. Keep waiting: a forged or broken datagram must not end a query.
+        for (const pending of channel.pending.values()) pending.malformed = (error as Error).message;
+        return;
+      }
+      const pending = packet.id === undefined ? undefined : channel.pending.get(packet.id);
+      if (!pending) return;
+      const match = this.match(packet, pending.id, pending.question, pending.edns);
+      if (match === 'no-question') pending.malformed = 'a response without the question section';
+      // Keep waiting after anything but our answer: a spoofed datagram must not end the query.
+      if (match === 'edns-rejected') pending.finish({ ok: 'edns-rejected' });
+      else if (match !== 'answer') return;
+      else if (packet.flag_tc) pending.finish({ ok: 'truncated' });
+      else pending.finish(this.toResponse(packet, false));
+    });
+    return { key, channel };
+  }
+
   private udp(endpoint: DnsEndpoint, question: DnsQuestion, edns: boolean, timeoutMs: number): Promise<UdpOutcome> {
-    const id = randomInt(0, 65_536);
-    const message = this.encode(question, id, edns);
+    const { key, channel } = this.channelFor(endpoint);
+    let id = randomInt(0, 65_536);
+    while (channel.pending.has(id)) id = randomInt(0, 65_536);
+    const message = this.packet(question, id, edns);
+    channel.served++;
+    if (channel.served >= QUERIES_PER_SOCKET) channel.retired = true;
+    clearTimeout(channel.idleTimer);
+    channel.socket.ref();
     return new Promise((resolve) => {
-      const socket = dgram.createSocket(isIPv6(endpoint.address) ? 'udp6' : 'udp4');
-      let malformed: string | undefined;
       let settled = false;
-      const finish = (result: UdpOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.close();
-        resolve(result);
+      const pending: PendingUdp = {
+        id,
+        question,
+        edns,
+        finish: (result) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          channel.pending.delete(id);
+          if (channel.pending.size === 0) {
+            if (channel.retired) this.closeChannel(key, channel);
+            else {
+              // Idle: it must not keep the process alive, and is closed if nobody needs it soon.
+              channel.socket.unref();
+              channel.idleTimer = setTimeout(() => this.closeChannel(key, channel), SOCKET_IDLE_MS);
+              channel.idleTimer.unref();
+            }
+          }
+          resolve(result);
+        },
       };
       const timer = setTimeout(
         () =>
-          finish(
-            malformed
-              ? { ok: false, failure: 'MALFORMED', detail: `unreadable response: ${malformed}` }
+          pending.finish(
+            pending.malformed
+              ? { ok: false, failure: 'MALFORMED', detail: `unreadable response: ${pending.malformed}` }
               : { ok: false, failure: 'TIMEOUT', detail: `no answer within ${timeoutMs} ms` },
           ),
         timeoutMs,
       );
-      socket.on('error', (error: NodeJS.ErrnoException) =>
-        finish({
-          ok: false,
-          failure: 'NETWORK_ERROR',
-          detail: `${error.code ?? error.message} from ${endpoint.address}:${endpoint.port}`,
-        }),
-      );
-      socket.on('message', (buffer) => {
-        let packet: DecodedPacket;
-        try {
-          packet = dnsPacket.decode(buffer);
-        } catch (error) {
-          malformed = (error as Error).message;
-          return; // keep waiting: a forged or broken datagram must not end the query
-        }
-        const match = this.match(packet, id, question, edns);
-        if (match === 'no-question') malformed = 'a response without the question section';
-        // Keep waiting after anything but our answer: a spoofed datagram must not end the query.
-        if (match === 'edns-rejected') finish({ ok: 'edns-rejected' });
-        else if (match !== 'answer') return;
-        else if (packet.flag_tc) finish({ ok: 'truncated' });
-        else finish(this.toResponse(packet, false));
+      channel.pending.set(id, pending);
+      channel.ready.then(() => {
+        if (!settled) channel.socket.send(message);
       });
-      // A connected socket only receives datagrams from the server and reports ICMP port-unreachable.
-      socket.connect(endpoint.port, endpoint.address, () => socket.send(message));
     });
   }
 
@@ -333,7 +440,7 @@ export class DnsTransport {
     timeoutMs: number,
   ): Promise<DnsResult | { ok: 'edns-rejected' }> {
     const id = randomInt(0, 65_536);
-    const message = this.encode(question, id, edns);
+    const message = this.packet(question, id, edns);
     return new Promise((resolve) => {
       const socket = net.connect({ host: endpoint.address, port: endpoint.port });
       let buffered = Buffer.alloc(0);

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CachedSesAttributes,
+  fullReadReason,
+  identityFromV1,
+  looksLikeEasyDkim,
+  normalizeV1Status,
+  refreshSlice,
+  rotateAfter,
+  type SesV1DkimAttributes,
+  sameAttributes,
+} from '../../lambda/domain/ses-v1';
+
+const easy = ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)];
+const cached = (extra: Partial<CachedSesAttributes> = {}): CachedSesAttributes => ({
+  name: 'example.com',
+  region: 'eu-west-1',
+  type: 'DOMAIN',
+  origin: 'AWS_SES',
+  tokens: easy,
+  v1Tokens: easy,
+  readAt: '2026-11-20T00:00:00.000Z',
+  ...extra,
+});
+const v1 = (status: string, tokens: string[] = easy, enabled = true): SesV1DkimAttributes => ({
+  DkimEnabled: enabled,
+  DkimVerificationStatus: status,
+  DkimTokens: tokens,
+});
+
+describe('SES v1 answers', () => {
+  it.each([
+    ['Success', 'SUCCESS'],
+    ['Pending', 'PENDING'],
+    ['Failed', 'FAILED'],
+    ['TemporaryFailure', 'TEMPORARY_FAILURE'],
+    ['NotStarted', 'NOT_STARTED'],
+    ['SUCCESS', undefined],
+    ['success', undefined],
+    [undefined, undefined],
+  ])('normalizes v1 status %s to %s (anything else is unknown)', (given, expected) => {
+    expect(normalizeV1Status(given)).toBe(expected);
+  });
+
+  const cases: [string, SesV1DkimAttributes | undefined, CachedSesAttributes | undefined, string | undefined][] = [
+    ['missing from the map', undefined, cached(), 'missing from the v1 answer'],
+    ['an unknown status', v1('Verified'), cached(), 'unknown v1 status "Verified"'],
+    ['a temporary failure', v1('TemporaryFailure'), cached(), 'status TEMPORARY_FAILURE'],
+    ['a pending setup', v1('Pending'), cached(), 'status PENDING'],
+    ['success, cached, same tokens', v1('Success'), cached(), undefined],
+    ['success, cached, new tokens', v1('Success', ['d'.repeat(32), ...easy.slice(1)]), cached(), 'DKIM tokens changed'],
+    ['success, new, Easy DKIM tokens', v1('Success'), undefined, undefined],
+    ['success, new, no tokens (BYODKIM?)', v1('Success', []), undefined, 'new identity, not Easy DKIM tokens'],
+    ['success, new, a selector', v1('Success', ['sel1']), undefined, 'new identity, not Easy DKIM tokens'],
+    ['DKIM off, not started', v1('NotStarted', [], false), undefined, undefined],
+  ];
+  it.each(cases)('full read needed: %s', (_label, answer, entry, reason) => {
+    expect(fullReadReason(answer, entry)).toBe(reason);
+  });
+
+  it('takes BYODKIM selectors, origin and key time from the cache, status and signing from v1', () => {
+    const identity = identityFromV1(
+      'Byo.Example.com.',
+      'eu-west-1',
+      v1('TemporaryFailure', [], true),
+      cached({ origin: 'EXTERNAL', tokens: ['sel1'], lastKeyGeneration: '2026-11-01T00:00:00.000Z' }),
+    );
+
+    expect(identity).toEqual({
+      name: 'byo.example.com',
+      region: 'eu-west-1',
+      type: 'DOMAIN',
+      dkim: {
+        signingEnabled: true,
+        status: 'TEMPORARY_FAILURE',
+        tokens: ['sel1'],
+        origin: 'EXTERNAL',
+        lastKeyGeneration: '2026-11-01T00:00:00.000Z',
+      },
+    });
+  });
+
+  it('knows Easy DKIM tokens by their shape only', () => {
+    expect(looksLikeEasyDkim(easy)).toBe(true);
+    expect(looksLikeEasyDkim(easy.slice(0, 2))).toBe(false);
+    expect(looksLikeEasyDkim([...easy.slice(0, 2), 'sel1'])).toBe(false);
+  });
+
+  it('compares cache entries without their read time', () => {
+    expect(sameAttributes(cached(), cached({ readAt: '2026-11-23T00:00:00.000Z' }))).toBe(true);
+    expect(sameAttributes(cached(), cached({ origin: 'EXTERNAL' }))).toBe(false);
+    expect(sameAttributes(undefined, cached())).toBe(false);
+  });
+
+  it('refreshes never-read identities first, then the oldest', () => {
+    const cache = new Map([
+      ['a', cached({ name: 'a', readAt: '2026-11-22T00:00:00.000Z' })],
+      ['b', cached({ name: 'b', readAt: '2026-11-01T00:00:00.000Z' })],
+      ['c', cached({ name: 'c', readAt: '2026-11-10T00:00:00.000Z' })],
+    ]);
+    expect([...refreshSlice(['a', 'b', 'c', 'd'], cache, 2)]).toEqual(['d', 'b']);
+    expect(refreshSlice(['a'], cache, 0).size).toBe(0);
+  });
+
+  it('starts after the cursor and wraps around', () => {
+    expect(rotateAfter(['a', 'b', 'c', 'd'], 'b')).toEqual(['c', 'd', 'a', 'b']);
+    expect(rotateAfter(['a', 'b', 'c', 'd'], 'bb')).toEqual(['c', 'd', 'a', 'b']);
+    expect(rotateAfter(['a', 'b', 'c', 'd'], 'z')).toEqual(['a', 'b', 'c', 'd']);
+    expect(rotateAfter(['a', 'b'], undefined)).toEqual(['a', 'b']);
+  });
+});
