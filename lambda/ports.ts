@@ -79,3 +79,20 @@ export interface RunFigures {
 export interface RunMetrics {
   record(figures: RunFigures): void;
 }
+
+/** An account of the organization as the directory reports it; `state` is `State`, else the retired `Status`. */
+export interface MemberAccount {
+  readonly id: string;
+  readonly state: string;
+}
+
+/** Where central mode finds the accounts of the organization. */
+export interface AccountDirectory {
+  /** Every account (every page), whatever its state. */
+  listAccounts(): Promise<MemberAccount[]>;
+}
+
+/** The account directory could not be read; the message says what to do. */
+export class AccountDirectoryError extends Error {
+  override readonly name = 'AccountDirectoryError';
+}

@@ -1,0 +1,125 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { MemberAccountIdentitySource, MemberRoleCredentials } from './adapters/assumed-role-clients';
+import { DnsProber } from './adapters/dns/dkim-dns-prober';
+import { DnsTransport } from './adapters/dns/dns-transport';
+import { DynamoDbStateStore } from './adapters/dynamodb-state-store';
+import { Route53HostedZones } from './adapters/route53-hosted-zones';
+import { PowertoolsRunMetrics } from './adapters/run-metrics';
+import { SesIdentitySource } from './adapters/ses-identity-source';
+import { ShardRunMetrics } from './adapters/shard-run-metrics';
+import { SlackWebhookChannel } from './adapters/slack-webhook-channel';
+import { SnsAlertChannel } from './adapters/sns-alert-channel';
+import { readCentralConfig } from './central-config';
+import { CentralDimension, METRIC_NAMESPACE, SERVICE_NAME } from './contract';
+import type { AlertChannel } from './ports';
+import { parseShard, type ShardResult, scanShard } from './scan-shard';
+import { readScannerConfig } from './scanner-config';
+import { sendTestAlert, type TestAlertResult } from './send-test-alert';
+
+// Central mode's scanner: the state machine invokes it once per (account, region) shard. One Logger, one
+// set of clients and one credential cache per process; configuration read once at cold start.
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const fleetMetrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
+const config = readScannerConfig(process.env);
+const central = readCentralConfig(process.env);
+const sns = new SNSClient({});
+const secrets = config.slackWebhookSecretArn ? new SecretsManagerClient({}) : undefined;
+const store = new DynamoDbStateStore(
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+  config.stateTable,
+);
+let memberRoles: MemberRoleCredentials | undefined;
+
+function isTestEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { test?: unknown }).test === true;
+}
+
+/**
+ * Scan one shard: assume the member role of `account`, read SES in `region` with it, and run the same
+ * lifecycle as single-account mode against the central table and topic. Throws (so the state machine
+ * retries, then reports the shard) on unexpected errors and undelivered alerts; `{"test": true}` sends a
+ * TEST notification instead.
+ */
+export async function handler(
+  event: unknown,
+  context: Context,
+): Promise<ShardResult | { test: true; allDelivered: boolean; channels: TestAlertResult[] }> {
+  logger.addContext(context);
+  const channels: AlertChannel[] = [new SnsAlertChannel(sns, config.alertTopicArn)];
+  if (secrets && config.slackWebhookSecretArn)
+    channels.push(new SlackWebhookChannel(secrets, config.slackWebhookSecretArn));
+  if (isTestEvent(event)) {
+    const alertContext = { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.lifecycle.graceDays };
+    const results = await sendTestAlert(channels, alertContext, Date.now(), logger);
+    return { test: true, allDelivered: results.every((r) => r.delivered), channels: results };
+  }
+  const shard = parseShard(event, config.regions);
+  memberRoles ??= new MemberRoleCredentials({
+    sts: new STSClient({}),
+    memberRoleName: central.memberRoleName,
+    externalId: central.externalId,
+    partition: context.invokedFunctionArn?.split(':')[1] || 'aws',
+  });
+  const roles = memberRoles;
+  const transport = new DnsTransport({ timeoutMs: config.dnsTimeoutMs });
+  const shardMetrics = new Metrics({
+    namespace: METRIC_NAMESPACE,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: { [CentralDimension.Account]: shard.account },
+  });
+  logger.appendKeys({ account: shard.account, shardRegion: shard.region });
+  try {
+    return await scanShard(
+      shard,
+      {
+        source: new MemberAccountIdentitySource(
+          shard,
+          roles,
+          (credentials) =>
+            new SesIdentitySource({
+              regions: [shard.region],
+              clientFor: (region) => new SESv2Client({ region, credentials }),
+            }),
+        ),
+        probe: new DnsProber(transport, { resolvers: config.resolvers }),
+        store,
+        channels,
+        metrics: new ShardRunMetrics(
+          shard,
+          new PowertoolsRunMetrics(shardMetrics, config.identityMetrics),
+          shardMetrics,
+          fleetMetrics,
+          logger,
+        ),
+        logger,
+        dnsQueries: () => transport.stats.queries,
+        now: () => Date.now(),
+        invocationId: context.awsRequestId,
+      },
+      {
+        lifecycle: config.lifecycle,
+        regions: [shard.region],
+        // The member account's own hosted zones, read (and, where its role allows, repaired) as that account.
+        route53: config.route53
+          ? new Route53HostedZones(
+              new Route53Client({ region: 'us-east-1', credentials: roles.providerFor(shard.account) }),
+            )
+          : undefined,
+        autoRepair: config.autoRepair,
+        ignore: config.ignoreIdentities,
+        context: { graceDays: config.lifecycle.graceDays },
+      },
+    );
+  } finally {
+    logger.removeKeys(['account', 'shardRegion']);
+  }
+}
