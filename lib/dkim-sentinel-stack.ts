@@ -43,7 +43,9 @@ export class DkimSentinelStack extends Stack {
     });
     new CfnOutput(this, 'ScannerFunctionName', {
       value: scanner.function.functionName,
-      description: 'Invoke it to scan now',
+      description: this.sentinel.organization
+        ? 'The shard scanner: the state machine invokes it once per account and region (ScanNowCommand scans now)'
+        : 'Invoke it to scan now',
     });
     if (this.sentinel.organization) {
       const { stateMachine } = this.sentinel.organization;
