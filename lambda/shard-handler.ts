@@ -21,9 +21,10 @@ import { SnsAlertChannel } from './adapters/sns-alert-channel';
 import { readCentralConfig } from './central-config';
 import { CentralDimension, METRIC_NAMESPACE, SERVICE_NAME } from './contract';
 import type { AlertChannel } from './ports';
-import { parseShard, type ShardResult, scanShard } from './scan-shard';
+import { parseShard, ShardEventError, type ShardResult, scanShard } from './scan-shard';
 import { readScannerConfig } from './scanner-config';
 import { sendTestAlert, type TestAlertResult } from './send-test-alert';
+import { type SweepResult, sweepUnplanned } from './sweep-unplanned';
 
 // Central mode's scanner: the state machine invokes it once per (account, region) shard. One Logger, one
 // set of clients and one credential cache per process; configuration read once at cold start.
@@ -43,16 +44,26 @@ function isTestEvent(event: unknown): boolean {
   return typeof event === 'object' && event !== null && (event as { test?: unknown }).test === true;
 }
 
+/** `{"sweep": true, "shards": [...]}`: the state machine's last step, with this run's plan. */
+function sweepShards(event: unknown): unknown[] | undefined {
+  if (typeof event !== 'object' || event === null || (event as { sweep?: unknown }).sweep !== true) return undefined;
+  const { shards } = event as { shards?: unknown };
+  if (!Array.isArray(shards))
+    throw new ShardEventError(`a sweep event needs the plan's shards, got ${JSON.stringify(event).slice(0, 200)}`);
+  return shards;
+}
+
 /**
- * Scan one shard: assume the member role of `account`, read SES in `region` with it, and run the same
+ * `{"account", "region"}`: scan one shard: assume the member role of `account`, read SES in `region` with it, and run the same
  * lifecycle as single-account mode against the central table and topic. Throws (so the state machine
  * retries, then reports the shard) on unexpected errors and undelivered alerts; `{"test": true}` sends a
- * TEST notification instead.
+ * TEST notification instead; `{"sweep": true, "shards"}` closes the incidents of accounts and regions the plan
+ * no longer has.
  */
 export async function handler(
   event: unknown,
   context: Context,
-): Promise<ShardResult | { test: true; allDelivered: boolean; channels: TestAlertResult[] }> {
+): Promise<ShardResult | SweepResult | { test: true; allDelivered: boolean; channels: TestAlertResult[] }> {
   logger.addContext(context);
   const channels: AlertChannel[] = [new SnsAlertChannel(sns, config.alertTopicArn)];
   if (secrets && config.slackWebhookSecretArn)
@@ -61,6 +72,20 @@ export async function handler(
     const alertContext = { account: context.invokedFunctionArn?.split(':')[4], graceDays: config.lifecycle.graceDays };
     const results = await sendTestAlert(channels, alertContext, Date.now(), logger);
     return { test: true, allDelivered: results.every((r) => r.delivered), channels: results };
+  }
+  const planned = sweepShards(event);
+  if (planned) {
+    const result = await sweepUnplanned(
+      planned.map((item) => parseShard(item, config.regions)),
+      store,
+      config.lifecycle,
+      { graceDays: config.lifecycle.graceDays },
+      { channels, now: () => Date.now(), invocationId: context.awsRequestId, logger },
+    );
+    logger.info('sweep complete', { noticesDelivered: result.noticesDelivered });
+    if (result.failures.length > 0)
+      throw new Error(`${result.failures.length} notice delivery or state failure(s): ${result.failures.join('; ')}`);
+    return result;
   }
   const shard = parseShard(event, config.regions);
   memberRoles ??= new MemberRoleCredentials({

@@ -38,7 +38,8 @@ export interface DkimOrganizationScanProps {
 
 /**
  * Central mode: a Standard state machine plans the (account, region) shards, then a Distributed Map scans
- * each shard with the scanner function, at most `shardConcurrency` at once. Each shard is its own child
+ * each shard with the scanner function, at most `shardConcurrency` at once, and a last step closes the
+ * incidents of accounts and regions the plan no longer has. Each shard is its own child
  * execution with its own history: an organization's thousands of shards never meet the parent's
  * 25,000-event history cap nor Inline Map's 40 concurrent iterations. A shard that fails after retries
  * is caught in its child, counted (`ShardFailed`, with Account and Region) and announced on the topic,
@@ -163,7 +164,7 @@ export class DkimOrganizationScan extends Construct {
     });
   }
 
-  /** Plan → Distributed Map over the shards (scan, or record and announce the shard's failure). */
+  /** Plan → Distributed Map over the shards (scan, or record and announce the shard's failure) → sweep. */
   private definition(props: DkimOrganizationScanProps): sfn.IChainable {
     const plan = new tasks.LambdaInvoke(this, 'Plan', {
       comment: 'The (account, region) shards of this run',
@@ -292,6 +293,21 @@ export class DkimOrganizationScan extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     shards.itemProcessor(scanShard);
-    return plan.next(shards);
+
+    // Accounts and regions this plan no longer has: their open incidents are closed with a notice.
+    const sweep = new tasks.LambdaInvoke(this, 'CloseUnplanned', {
+      comment: 'Close the incidents of accounts and regions no longer scanned',
+      lambdaFunction: props.scanner,
+      payload: sfn.TaskInput.fromObject({ sweep: true, shards: sfn.JsonPath.listAt(`$.${SHARD_PLAN_ITEMS}`) }),
+      payloadResponseOnly: true,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    sweep.addRetry({
+      errors: ['Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(10),
+      maxAttempts: 5,
+      backoffRate: 2,
+    });
+    return plan.next(shards).next(sweep);
   }
 }

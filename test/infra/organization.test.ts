@@ -60,13 +60,19 @@ describe('central mode: the state machine', () => {
     const planner = t.ofType('AWS::Lambda::Function').find(([id]) => id.includes('Planner'))?.[0] as string;
 
     expect(definition.StartAt).toBe('Plan');
+    expect(definition.States.CloseUnplanned).toMatchObject({
+      Type: 'Task',
+      End: true,
+      ResultPath: null,
+      Parameters: { sweep: true, 'shards.$': '$.shards' },
+    });
     expect(plan).toMatchObject({ Type: 'Task', Next: 'ScanShards', Resource: t.arn(planner) });
     expect(map).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.shards',
       MaxConcurrency: 25,
       ResultPath: null,
-      End: true,
+      Next: 'CloseUnplanned',
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'ScanShard' },
     });
   });

@@ -13,6 +13,7 @@ import type { IdentityState } from '../../lambda/domain/lifecycle';
 import { planShards, ShardPlanError } from '../../lambda/plan-shards';
 import { AccountDirectoryError, type RunFigures, StaleStateError, type StateStore } from '../../lambda/ports';
 import { parseShard, scanShard } from '../../lambda/scan-shard';
+import { sweepUnplanned } from '../../lambda/sweep-unplanned';
 import { RecordingChannel } from '../support/reports';
 
 const organizations = mockClient(OrganizationsClient);
@@ -337,6 +338,41 @@ describe('3 accounts x 2 regions, each shard with its member role', () => {
     expect(channel.sent[0]?.text).toContain('no longer an SES identity in eu-west-1');
     expect(store.items.get(`${B}#eu-west-1#example.com`)).toEqual(before.get(`${B}#eu-west-1#example.com`));
     expect(store.items.get(`${B}#us-east-1#shop.example`)?.incident).toBeDefined();
+  });
+
+  it('after the Map, closes the incidents of an account and a region the plan no longer has, naming each account', async () => {
+    for (const shard of shards) await scan(shard);
+    const kept = store.items.get(`${A}#eu-west-1#example.com`);
+    channel.sent.length = 0;
+
+    // Act: B left the organization; us-east-1 was removed from regions.
+    const result = await sweepUnplanned(
+      [{ account: A, region: 'eu-west-1' }],
+      store,
+      {
+        graceDays: 5,
+        reminderHours: [72, 24, 6],
+        confirmRuns: 2,
+        confirmOnEveryServer: true,
+        cannotVerifyRuns: 3,
+        forgetAfterDays: 30,
+        setupWindowHours: 72,
+        digestThreshold: 5,
+        claimLeaseMs: 20 * 60_000,
+      },
+      { graceDays: 5 },
+      { channels: [channel], now: () => Date.now(), invocationId: 'sweep-1', logger: quietLogger() },
+    );
+
+    // Assess
+    expect(result).toEqual({ noticesDelivered: 2, failures: [] });
+    expect(
+      channel.sent.map((a) => `${a.attributes.account} ${a.attributes.stage} ${a.attributes.identity}`).sort(),
+    ).toEqual([`${B} CLOSED example.com`, `${B} CLOSED shop.example`]);
+    expect(store.items.get(`${A}#eu-west-1#example.com`)).toEqual(kept);
+    // Closed and delivered: nothing left to remember.
+    expect(store.items.has(`${B}#eu-west-1#example.com`)).toBe(false);
+    expect(store.items.has(`${B}#us-east-1#shop.example`)).toBe(false);
   });
 
   it('takes a shard from a Map item and refuses anything else in one line', () => {
