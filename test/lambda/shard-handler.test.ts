@@ -121,6 +121,19 @@ describe('the central entry points, wired as deployed', () => {
     expect(message.email).toContain(`failing.example in us-east-1 (account ${MEMBER})`);
   });
 
+  it('sweeps with the plan: the us-east-1 incident of the last test is closed once us-east-1 is not planned', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+
+    const result = await shardHandler({ sweep: true, shards: [{ account: MEMBER, region: 'eu-west-1' }] }, context);
+
+    expect(result).toEqual({ noticesDelivered: 1, failures: [] });
+    const message = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}');
+    expect(message.email).toContain('region us-east-1 is no longer monitored');
+    expect(message.email).toContain(`account ${MEMBER}`);
+    expect((await db.doc.send(new ScanCommand({ TableName: 'shard-state' }))).Items).toEqual([]);
+    await expect(shardHandler({ sweep: true }, context)).rejects.toThrow(/^a sweep event needs the plan's shards/);
+  });
+
   it('refuses a shard outside the monitored regions in one line', async () => {
     await expect(shardHandler({ account: MEMBER, region: 'ap-south-1' }, context)).rejects.toThrow(
       'shard region "ap-south-1" is not one of the monitored regions (eu-west-1, us-east-1)',
