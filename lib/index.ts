@@ -1,5 +1,11 @@
 export { DkimAlerting, type DkimAlertingProps } from './alerting';
-export { ConfigError, type DkimSentinelOptions, type DkimSentinelSettings, resolveSettings } from './config';
+export {
+  type CentralSettings,
+  ConfigError,
+  type DkimSentinelOptions,
+  type DkimSentinelSettings,
+  resolveSettings,
+} from './config';
 export { DkimSentinel, type DkimSentinelProps } from './dkim-sentinel';
 export { DkimSentinelStack, type DkimSentinelStackProps } from './dkim-sentinel-stack';
 export { DkimMemberRole, type DkimMemberRoleProps } from './member-role';
