@@ -78,3 +78,42 @@ export const Dimension = {
   IdentityRegion: 'IdentityRegion',
   Health: 'Health',
 } as const;
+
+/** Environment of central mode (one deployment scanning many accounts), set by the CDK construct. */
+export const CentralEnv = {
+  /** The read-only role in each member account. */
+  MemberRoleName: 'DKIM_MEMBER_ROLE_NAME',
+  /** Passed as `sts:ExternalId` when assuming it (optional). */
+  ExternalId: 'DKIM_EXTERNAL_ID',
+  /** `true`: the accounts come from AWS Organizations `ListAccounts`. */
+  Organization: 'DKIM_ORGANIZATION',
+  /** The accounts to scan when not the whole organization. */
+  Accounts: 'DKIM_ACCOUNTS',
+  IgnoreAccounts: 'DKIM_IGNORE_ACCOUNTS',
+} as const;
+
+/** One unit of central-mode work: one region of one member account (a Map item of the state machine). */
+export interface ShardRef {
+  readonly account: string;
+  readonly region: string;
+}
+
+/** What the planning task returns: the state machine's Map iterates over `shards`. */
+export interface ShardPlan {
+  readonly shards: readonly ShardRef[];
+  /** Accounts scanned (after leaving out inactive and ignored ones). */
+  readonly accounts: number;
+}
+
+/** The field of {@link ShardPlan} the Map reads its items from. */
+export const SHARD_PLAN_ITEMS = 'shards';
+
+/** Central-mode metric dimensions: run metrics per shard carry both. */
+export const CentralDimension = { Account: 'Account', Region: 'Region' } as const;
+
+export const CentralMetricName = {
+  /** 1 per shard whose scan failed after retries (emitted by the state machine's Catch). */
+  ShardFailed: 'ShardFailed',
+  /** Shards in the plan of one execution. */
+  ShardsPlanned: 'ShardsPlanned',
+} as const;

@@ -141,3 +141,20 @@ export interface RunMetrics {
   /** This invocation found another run holding the lease and did nothing. */
   recordSkipped(): void;
 }
+
+/** An account of the organization as the directory reports it; `state` is `State`, else the retired `Status`. */
+export interface MemberAccount {
+  readonly id: string;
+  readonly state: string;
+}
+
+/** Where central mode finds the accounts of the organization. */
+export interface AccountDirectory {
+  /** Every account (every page), whatever its state. */
+  listAccounts(): Promise<MemberAccount[]>;
+}
+
+/** The account directory could not be read; the message says what to do. */
+export class AccountDirectoryError extends Error {
+  override readonly name = 'AccountDirectoryError';
+}

@@ -39,11 +39,37 @@ export interface DkimSentinelSettings {
   readonly sesRequestsPerSecond: number;
   /** Cached SES v2 attributes refreshed per region and run: each is at most ceil(identities / this) runs old. */
   readonly sesAttributeRefreshPerRun: number;
+  /**
+   * Central mode (`organization=true` or `accounts=...`): one deployment scans many accounts through a
+   * read-only member role. @default - single-account mode (undefined)
+   */
+  readonly central?: CentralSettings;
 }
+
+/** The settings of central mode: one deployment, every (account, region) shard, fanned out by Step Functions. */
+export interface CentralSettings {
+  /** Scan every ACTIVE account of the AWS Organization (from `ListAccounts`). */
+  readonly organization: boolean;
+  /** Scan exactly these accounts (instead of `organization`). */
+  readonly accounts: readonly string[];
+  /** Accounts of the organization left out of the scan. */
+  readonly ignoreAccounts: readonly string[];
+  /** The read-only role the member-role stack creates in each member account. */
+  readonly memberRoleName: string;
+  /** The organization of the member accounts: the scanner may assume member roles in it only. */
+  readonly organizationId?: string;
+  /** Passed as `sts:ExternalId` when assuming member roles (for member roles that require one). */
+  readonly externalId?: string;
+  /** (account, region) shards scanned at once by the state machine. */
+  readonly shardConcurrency: number;
+}
+
+/** The member role's name unless `memberRoleName` says otherwise: the same in the member-role stack. */
+export const DEFAULT_MEMBER_ROLE_NAME = 'ses-dkim-sentinel-member';
 
 /** The settings a user may give (context values or construct props); everything has a default. */
 export type DkimSentinelOptions = {
-  readonly [K in Exclude<keyof DkimSentinelSettings, 'scheduleMinutes'>]?: unknown;
+  readonly [K in Exclude<keyof DkimSentinelSettings, 'scheduleMinutes' | 'central'> | keyof CentralSettings]?: unknown;
 };
 
 export const SETTING_KEYS = [
@@ -70,6 +96,13 @@ export const SETTING_KEYS = [
   'autoRepairZoneIds',
   'sesRequestsPerSecond',
   'sesAttributeRefreshPerRun',
+  'organization',
+  'accounts',
+  'ignoreAccounts',
+  'memberRoleName',
+  'organizationId',
+  'externalId',
+  'shardConcurrency',
 ] as const;
 
 /** A bad setting: one line naming the key, the value and what was expected. */
@@ -296,6 +329,7 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     throw new ConfigError(
       'autoRepairZoneIds is set but autoRepair is not: set autoRepair=true or remove autoRepairZoneIds',
     );
+  const central = resolveCentralSettings(options);
   return {
     schedule: (schedule as string).trim(),
     scheduleMinutes: minutes,
@@ -321,5 +355,65 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     autoRepairZoneIds,
     sesRequestsPerSecond: toInteger('sesRequestsPerSecond', options.sesRequestsPerSecond, 1, 1, 50),
     sesAttributeRefreshPerRun: toInteger('sesAttributeRefreshPerRun', options.sesAttributeRefreshPerRun, 20, 0, 1000),
+    central,
+  };
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+function accountList(key: string, value: unknown): string[] {
+  const accounts = toList(key, value);
+  for (const account of accounts)
+    if (!ACCOUNT_ID.test(account))
+      throw new ConfigError(`${key}: ${show(account)} is not an AWS account ID (expected 12 digits)`);
+  return [...new Set(accounts)];
+}
+
+/** The organization-wide settings: each only makes sense in central mode, and a stray one is an error. */
+function resolveCentralSettings(options: DkimSentinelOptions): CentralSettings | undefined {
+  const organization = toBoolean('organization', options.organization, false);
+  const accounts = accountList('accounts', options.accounts);
+  if (organization && accounts.length > 0)
+    throw new ConfigError(
+      'organization=true and accounts go separately: scan the whole organization (with ignoreAccounts) or exactly the listed accounts',
+    );
+  const ignoreAccounts = accountList('ignoreAccounts', options.ignoreAccounts);
+  if (ignoreAccounts.length > 0 && !organization)
+    throw new ConfigError(
+      'ignoreAccounts applies to organization=true only: with accounts, leave the account out of the list',
+    );
+  const central = organization || accounts.length > 0;
+  const onlyCentral = ['memberRoleName', 'organizationId', 'externalId', 'shardConcurrency'] as const;
+  for (const key of onlyCentral) {
+    if (!central && options[key] !== undefined && options[key] !== '')
+      throw new ConfigError(
+        `${key} is only used to scan other accounts: set organization=true or accounts, or remove ${key}`,
+      );
+  }
+  if (!central) return undefined;
+  return {
+    organization,
+    accounts,
+    ignoreAccounts,
+    memberRoleName:
+      optionalString(
+        'memberRoleName',
+        options.memberRoleName,
+        /^[\w+=,.@-]{1,64}$/,
+        'an IAM role name (up to 64 letters, digits and +=,.@_-)',
+      ) ?? DEFAULT_MEMBER_ROLE_NAME,
+    organizationId: optionalString(
+      'organizationId',
+      options.organizationId,
+      /^o-[a-z0-9]{10,32}$/,
+      'an AWS Organizations ID like o-a1b2c3d4e5',
+    ),
+    externalId: optionalString(
+      'externalId',
+      options.externalId,
+      /^[\w+=,.@:/-]{2,1224}$/,
+      'an external ID of 2 to 1224 letters, digits and +=,.@:/-_',
+    ),
+    shardConcurrency: toInteger('shardConcurrency', options.shardConcurrency, 10, 1, 100),
   };
 }

@@ -43,8 +43,26 @@ export class DkimSentinelStack extends Stack {
     });
     new CfnOutput(this, 'ScannerFunctionName', {
       value: scanner.function.functionName,
-      description: 'Invoke it to scan now',
+      description: this.sentinel.organization
+        ? 'The shard scanner: the state machine invokes it once per account and region (ScanNowCommand scans now)'
+        : 'Invoke it to scan now',
     });
+    if (this.sentinel.organization) {
+      const { stateMachine } = this.sentinel.organization;
+      new CfnOutput(this, 'ScannerRoleArn', {
+        value: scanner.function.role?.roleArn ?? '',
+        description:
+          'Give it to the member-role stack set (parameter ScannerRoleArn): only this role may assume the member roles',
+      });
+      new CfnOutput(this, 'StateMachineArn', {
+        value: stateMachine.stateMachineArn,
+        description: 'The organization-wide run: start an execution to scan now',
+      });
+      new CfnOutput(this, 'ScanNowCommand', {
+        value: `aws stepfunctions start-execution --state-machine-arn ${stateMachine.stateMachineArn} --region ${this.region}`,
+        description: 'Scans every account and region now',
+      });
+    }
     new CfnOutput(this, 'TestAlertCommand', {
       value: `aws lambda invoke --function-name ${scanner.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"test":true}' --region ${this.region} /dev/stdout`,
       description: 'Sends a TEST notification through every alert channel: run it after deploying',

@@ -2,7 +2,9 @@ import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DkimAlerting } from './alerting';
 import { type DkimSentinelOptions, type DkimSentinelSettings, resolveSettings } from './config';
+import type { DkimMemberRole } from './member-role';
 import { DkimMonitoring } from './monitoring';
+import { DkimOrganizationScan } from './organization';
 import { DkimScanner } from './scanner';
 import { DkimState } from './state';
 
@@ -11,7 +13,9 @@ export interface DkimSentinelProps extends DkimSentinelOptions {}
 
 /**
  * The whole monitor as one construct, for teams that add it to their own CDK app: the scheduled scanner,
- * alerting (SNS email, AWS Chatbot, Slack webhook), and the dashboard and alarms.
+ * alerting (SNS email, AWS Chatbot, Slack webhook), and the dashboard and alarms. With `organization` or
+ * `accounts` it scans every member account through a read-only member role ({@link DkimMemberRole}),
+ * fanned out by a Step Functions state machine.
  */
 export class DkimSentinel extends Construct {
   readonly settings: DkimSentinelSettings;
@@ -19,6 +23,8 @@ export class DkimSentinel extends Construct {
   readonly state: DkimState;
   readonly scanner: DkimScanner;
   readonly monitoring: DkimMonitoring;
+  /** Central mode (`organization=true` or `accounts=...`): the state machine fanning out over the shards. */
+  readonly organization?: DkimOrganizationScan;
 
   constructor(scope: Construct, id: string, props: DkimSentinelProps = {}) {
     super(scope, id);
@@ -39,7 +45,18 @@ export class DkimSentinel extends Construct {
       topic: this.alerting.topic,
       topicKey: this.alerting.topicKey,
       slackWebhookSecret: this.alerting.slackWebhookSecret,
+      central: this.settings.central,
     });
+    if (this.settings.central) {
+      this.organization = new DkimOrganizationScan(this, 'Organization', {
+        settings: this.settings,
+        central: this.settings.central,
+        scanner: this.scanner.function,
+        noticeTopic: this.alerting.alarmTopic,
+        topicKey: this.alerting.topicKey,
+        failedInvocations: this.scanner.failedInvocations,
+      });
+    }
     this.monitoring = new DkimMonitoring(this, 'Monitoring', {
       settings: this.settings,
       scanner: this.scanner.function,
@@ -49,6 +66,7 @@ export class DkimSentinel extends Construct {
       alarmTopic: this.alerting.alarmTopic,
       opsTopic: this.alerting.opsTopic,
       alarmNamePrefix,
+      organization: this.organization && { stateMachine: this.organization.stateMachine },
     });
   }
 }

@@ -5,8 +5,16 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { Dimension, METRIC_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/contract';
+import {
+  CentralDimension,
+  CentralMetricName,
+  Dimension,
+  METRIC_NAMESPACE,
+  MetricName,
+  SERVICE_NAME,
+} from '../lambda/contract';
 import type { DkimSentinelSettings } from './config';
 
 export interface DkimMonitoringProps {
@@ -23,6 +31,13 @@ export interface DkimMonitoringProps {
   readonly opsTopic?: sns.ITopic;
   /** Every alarm's name starts with this (the topics let only alarms so named publish). */
   readonly alarmNamePrefix: string;
+  /** Central mode: the state machine that runs every shard. @default - single-account mode */
+  readonly organization?: OrganizationWatchProps;
+}
+
+/** What the organization overview and its alarms watch. */
+export interface OrganizationWatchProps {
+  readonly stateMachine: sfn.IStateMachine;
 }
 
 /** A metric the scanner emits per run (dimension `service`). */
@@ -52,6 +67,10 @@ export class DkimMonitoring extends Construct {
   readonly alertDeliveryAlarm: cloudwatch.Alarm;
   /** The ops topic could not deliver a notification; notifies the alert topic. */
   readonly opsDeliveryAlarm?: cloudwatch.Alarm;
+  /** Central mode: an organization-wide run failed or timed out. */
+  readonly failedExecutionsAlarm?: cloudwatch.Alarm;
+  /** Central mode: a shard's scan failed after retries (the other shards completed). */
+  readonly shardFailuresAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DkimMonitoringProps) {
     super(scope, id);
@@ -63,7 +82,10 @@ export class DkimMonitoring extends Construct {
     this.heartbeatAlarm = new cloudwatch.Alarm(this, 'Heartbeat', {
       alarmName: alarmName('Heartbeat'),
       alarmDescription: `SES DKIM sentinel: no scan completed within two schedule periods (${props.settings.schedule}); DKIM is not being watched.`,
-      metric: runMetric(MetricName.RunCompleted, period),
+      // Central mode: a run is an execution of the state machine (each shard reports its own failures).
+      metric: props.organization
+        ? props.organization.stateMachine.metricSucceeded({ period, statistic: 'Sum' })
+        : runMetric(MetricName.RunCompleted, period),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
@@ -75,7 +97,8 @@ export class DkimMonitoring extends Construct {
       alarmName: alarmName('IdentitiesNotReached'),
       alarmDescription:
         'SES DKIM sentinel: six runs in a row ended before reaching every identity; raise sesRequestsPerSecond (after raising the SES quota) or the schedule period.',
-      metric: runMetric(MetricName.IdentitiesNotReached, period, 'Minimum'),
+      // Central mode: every shard reports; any shard left unfinished counts (Maximum across shards).
+      metric: runMetric(MetricName.IdentitiesNotReached, period, props.settings.central ? 'Maximum' : 'Minimum'),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 6,
@@ -155,6 +178,11 @@ export class DkimMonitoring extends Construct {
       this.opsDeliveryAlarm.addAlarmAction(toAlerts);
       this.opsDeliveryAlarm.addOkAction(toAlerts);
       selfAlarms.push(this.opsDeliveryAlarm);
+    }
+
+    if (props.organization) {
+      [this.failedExecutionsAlarm, this.shardFailuresAlarm] = this.watchOrganization(props.organization, props, notify);
+      selfAlarms.push(this.failedExecutionsAlarm, this.shardFailuresAlarm);
     }
 
     const perIdentity = (name: string, label: string) =>
@@ -269,5 +297,125 @@ export class DkimMonitoring extends Construct {
         ],
       ],
     });
+    if (props.organization)
+      for (const row of this.organizationWidgets(props, period)) this.dashboard.addWidgets(...row);
+  }
+
+  /** Central mode's own alarms: runs that fail, and shards that fail while the run goes on. */
+  private watchOrganization(
+    organization: OrganizationWatchProps,
+    props: DkimMonitoringProps,
+    notify: actions.SnsAction,
+  ): [cloudwatch.Alarm, cloudwatch.Alarm] {
+    const alarmName = (name: string) => `${props.alarmNamePrefix}${name}`;
+    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' };
+    const failedExecutionsAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
+      alarmName: alarmName('FailedExecutions'),
+      alarmDescription:
+        'SES DKIM sentinel: an organization-wide run failed or timed out (the shard plan could not be made: Organizations access? or a failed shard could not even be reported). See the state machine execution.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'failed + timedOut',
+        usingMetrics: {
+          failed: organization.stateMachine.metricFailed(fiveMinutes),
+          timedOut: organization.stateMachine.metricTimedOut(fiveMinutes),
+        },
+        period: Duration.minutes(5),
+        label: 'failed or timed-out runs',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const shardFailuresAlarm = new cloudwatch.Alarm(this, 'ShardFailures', {
+      alarmName: alarmName('ShardFailures'),
+      alarmDescription:
+        'SES DKIM sentinel: the scan of one or more (account, region) shards failed after retries; the topic received a notice naming each. The other shards completed.',
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: CentralMetricName.ShardFailed,
+        dimensionsMap: { [Dimension.Service]: SERVICE_NAME },
+        period: Duration.minutes(props.settings.scheduleMinutes),
+        statistic: 'Sum',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [failedExecutionsAlarm, shardFailuresAlarm]) {
+      alarm.addAlarmAction(notify);
+      alarm.addOkAction(notify);
+    }
+    return [failedExecutionsAlarm, shardFailuresAlarm];
+  }
+
+  /** The organization overview: health per account and region, and the most urgent identities. */
+  private organizationWidgets(props: DkimMonitoringProps, period: Duration): cloudwatch.IWidget[][] {
+    const perShard = (name: string, statistic: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACE},${CentralDimension.Account},${CentralDimension.Region},${Dimension.Service}} MetricName="${name}"', '${statistic}', ${period.toSeconds()})`,
+        label: '',
+        period,
+      });
+    const logGroupNames = [props.scannerLogGroup.logGroupName];
+    return [
+      [
+        new cloudwatch.TextWidget({
+          markdown:
+            '# Organization\nEach line is one (account, region) shard. The tables read the scanner log of the dashboard period: the latest line of each identity or shard wins.',
+          width: 24,
+          height: 2,
+        }),
+      ],
+      [
+        new cloudwatch.LogQueryWidget({
+          title: 'Identities by health per account and region (latest run of each shard)',
+          logGroupNames,
+          view: cloudwatch.LogQueryVisualizationType.TABLE,
+          queryLines: [
+            "filter message = 'shard summary'",
+            'stats latest(identities) as identities, latest(health_HEALTHY) as healthy, latest(health_UNKNOWN) as unknown, latest(health_AT_RISK) as atRisk, latest(health_FAILING) as failing, latest(health_REVOKED) as revoked, latest(discoveryErrors) as discoveryErrors, latest(@timestamp) as seen by account, region',
+            'sort failing desc, revoked desc, atRisk desc',
+            'limit 1000',
+          ],
+          width: 12,
+          height: 8,
+        }),
+        new cloudwatch.LogQueryWidget({
+          title: 'Most urgent: identities in trouble, fewest hours left first',
+          logGroupNames,
+          view: cloudwatch.LogQueryVisualizationType.TABLE,
+          queryLines: [
+            "filter message = 'shard identity'",
+            'stats latest(health) as health, latest(hoursLeft) as hoursLeft, latest(@timestamp) as seen by account, region, identity',
+            'sort hoursLeft asc',
+            'limit 100',
+          ],
+          width: 12,
+          height: 8,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'At risk, failing or revoked, per account and region',
+          left: [perShard(MetricName.IdentitiesFailing, 'Maximum')],
+          leftYAxis: { min: 0 },
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Discovery errors per account and region (missing member role? throttling?)',
+          left: [perShard(MetricName.DiscoveryErrors, 'Maximum')],
+          leftYAxis: { min: 0 },
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Shards that failed',
+          left: [perShard(CentralMetricName.ShardFailed, 'Sum')],
+          leftYAxis: { min: 0 },
+          width: 8,
+        }),
+      ],
+    ];
   }
 }

@@ -13,11 +13,33 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ScannerEnv } from '../lambda/contract';
-import type { DkimSentinelSettings } from './config';
+import { CentralEnv, ScannerEnv } from '../lambda/contract';
+import type { CentralSettings, DkimSentinelSettings } from './config';
 
 /** Easy DKIM tokens are 32 characters: the only `_domainkey` names the Route 53 repair may write. */
 const SES_DKIM_TOKEN_LENGTH = 32;
+
+/**
+ * The Route 53 repair's one write: UPSERT only, CNAME only, and only names with a 32-character label
+ * before _domainkey, the length of SES's Easy DKIM tokens: `*._domainkey.*` would also let it overwrite
+ * another provider's selector (Microsoft 365's selector1._domainkey). In StringLike `?` is one character.
+ * Shared by the scanner (single-account mode) and the member role (central mode).
+ */
+export function dkimRepairStatement(hostedZoneArns: readonly string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['route53:ChangeResourceRecordSets'],
+    resources: [...hostedZoneArns],
+    conditions: {
+      'ForAllValues:StringEquals': {
+        'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+        'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+      },
+      'ForAllValues:StringLike': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': [`${'?'.repeat(SES_DKIM_TOKEN_LENGTH)}._domainkey.*`],
+      },
+    },
+  });
+}
 
 export interface DkimScannerProps {
   readonly settings: DkimSentinelSettings;
@@ -29,6 +51,11 @@ export interface DkimScannerProps {
   readonly stateTable: dynamodb.ITable;
   /** The secret holding a Slack incoming-webhook URL. @default - no webhook */
   readonly slackWebhookSecret?: secretsmanager.ISecret;
+  /**
+   * Central mode: the function scans one (account, region) shard per invocation through the member role,
+   * and the organization's state machine, not a rule of its own, runs it. @default - single-account mode
+   */
+  readonly central?: CentralSettings;
 }
 
 /**
@@ -42,8 +69,7 @@ export class DkimScanner extends Construct {
 
   constructor(scope: Construct, id: string, props: DkimScannerProps) {
     super(scope, id);
-    const { settings } = props;
-    const stack = Stack.of(this);
+    const { settings, central } = props;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -70,14 +96,15 @@ export class DkimScanner extends Construct {
       role,
       description:
         'Checks the DKIM records of every SES identity on every nameserver and alerts before SES revokes DKIM',
-      entry: path.join(__dirname, '..', 'lambda', 'handler.ts'),
+      entry: path.join(__dirname, '..', 'lambda', central ? 'shard-handler.ts' : 'handler.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       // The shortest schedule (15 minutes) is the longest a Lambda may run. Runs never overlap thanks to a
       // lease item in the state table, not reserved concurrency: accounts whose concurrency quota is 10
-      // cannot reserve any (AWS keeps a minimum unreserved), and `cdk deploy` would fail there.
+      // cannot reserve any (AWS keeps a minimum unreserved), and `cdk deploy` would fail there. In central
+      // mode the state machine's Map bounds how many shards run at once.
       timeout: Duration.minutes(Math.min(15, settings.scheduleMinutes)),
       logGroup: this.logGroup,
       environment: {
@@ -98,6 +125,7 @@ export class DkimScanner extends Construct {
         [ScannerEnv.SesRequestsPerSecond]: String(settings.sesRequestsPerSecond),
         [ScannerEnv.SesAttributeRefreshPerRun]: String(settings.sesAttributeRefreshPerRun),
         ...(props.slackWebhookSecret ? { [ScannerEnv.SlackWebhookSecretArn]: props.slackWebhookSecret.secretArn } : {}),
+        ...(central ? centralEnvironment(central) : {}),
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         // Without it the source map is shipped and never read: a failed run would log `index.js:1:734512`.
@@ -122,6 +150,44 @@ export class DkimScanner extends Construct {
       onFailure: new SqsDestination(this.failedInvocations),
     });
 
+    // Publish on this topic only; with a customer key, exactly the two key actions SNS needs (grantPublish
+    // would add kms:GenerateDataKey*).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
+    );
+    props.topicKey?.grant(this.function, 'kms:GenerateDataKey', 'kms:Decrypt');
+    if (central) this.allowAssumingMemberRoles(role, central);
+    else this.allowReadingThisAccount(role, settings);
+    // The state table: identity states, the run lease, cursors and the SES attribute cache. Single-item reads
+    // and conditional writes and deletes, and the one scan a run makes to load them.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+        resources: [props.stateTable.tableArn],
+      }),
+    );
+    props.slackWebhookSecret?.grantRead(this.function);
+
+    if (central) return;
+    new events.Rule(this, 'Schedule', {
+      description: `Runs the SES DKIM scan ${settings.schedule}`,
+      // SES rechecks DKIM records on its own cadence and gives about 5 days of grace: an hourly scan
+      // catches a broken record long before revocation at a cost of cents.
+      schedule: events.Schedule.expression(settings.schedule),
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject({ source: 'ses-dkim-sentinel.schedule' }),
+          deadLetterQueue: this.failedInvocations,
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+  }
+
+  /** Single-account mode: SES and Route 53 of this account, read-only unless autoRepair. */
+  private allowReadingThisAccount(role: iam.Role, settings: DkimSentinelSettings): void {
+    const stack = Stack.of(this);
     // SES read-only. The list actions and the v1 batch read (100 identities a call) support no
     // resource-level permissions (resource "*"), so they are confined to the monitored regions with a
     // condition; GetEmailIdentity is scoped to identity ARNs.
@@ -154,12 +220,6 @@ export class DkimScanner extends Construct {
         reason: 'The scanner reads every SES identity of the region, discovered at run time; the action is read-only.',
       });
     }
-    // Publish on this topic only; with a customer key, exactly the two key actions SNS needs (grantPublish
-    // would add kms:GenerateDataKey*).
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
-    );
-    props.topicKey?.grant(this.function, 'kms:GenerateDataKey', 'kms:Decrypt');
     if (settings.route53) {
       // Route 53 read-only: ListHostedZonesByName has no resource-level permissions.
       this.function.addToRolePolicy(
@@ -178,53 +238,50 @@ export class DkimScanner extends Construct {
       });
     }
     if (settings.autoRepair) {
-      // Opt-in write: UPSERT only, CNAME only, and only names with a 32-character label before _domainkey,
-      // the length of SES's Easy DKIM tokens: `*._domainkey.*` would also let it overwrite another
-      // provider's selector (Microsoft 365's selector1._domainkey). In StringLike `?` is one character.
       this.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['route53:ChangeResourceRecordSets'],
-          resources:
-            settings.autoRepairZoneIds.length > 0
-              ? settings.autoRepairZoneIds.map((id) => `arn:${stack.partition}:route53:::hostedzone/${id}`)
-              : [`arn:${stack.partition}:route53:::hostedzone/*`],
-          conditions: {
-            'ForAllValues:StringEquals': {
-              'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
-              'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
-            },
-            'ForAllValues:StringLike': {
-              'route53:ChangeResourceRecordSetsNormalizedRecordNames': [
-                `${'?'.repeat(SES_DKIM_TOKEN_LENGTH)}._domainkey.*`,
-              ],
-            },
-          },
-        }),
+        dkimRepairStatement(
+          settings.autoRepairZoneIds.length > 0
+            ? settings.autoRepairZoneIds.map((id) => `arn:${stack.partition}:route53:::hostedzone/${id}`)
+            : [`arn:${stack.partition}:route53:::hostedzone/*`],
+        ),
       );
     }
-    // The state table: identity states, the run lease, cursors and the SES attribute cache. Single-item reads
-    // and conditional writes and deletes, and the one scan a run makes to load them.
+  }
+
+  /**
+   * Central mode: the only thing the scanner may do in other accounts is assume the read-only member role
+   * (SES and Route 53 are read through it). With listed accounts the statement names each role; with the
+   * whole organization it is any account's role of that name, confined to the organization by
+   * aws:ResourceOrgID when organizationId is set.
+   */
+  private allowAssumingMemberRoles(role: iam.Role, central: CentralSettings): void {
+    const partition = Stack.of(this).partition;
+    const roleArn = (account: string) => `arn:${partition}:iam::${account}:role/${central.memberRoleName}`;
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
-        resources: [props.stateTable.tableArn],
+        actions: ['sts:AssumeRole'],
+        resources: central.organization ? [roleArn('*')] : central.accounts.map(roleArn),
+        ...(central.organizationId
+          ? { conditions: { StringEquals: { 'aws:ResourceOrgID': central.organizationId } } }
+          : {}),
       }),
     );
-    props.slackWebhookSecret?.grantRead(this.function);
-
-    new events.Rule(this, 'Schedule', {
-      description: `Runs the SES DKIM scan ${settings.schedule}`,
-      // SES rechecks DKIM records on its own cadence and gives about 5 days of grace: an hourly scan
-      // catches a broken record long before revocation at a cost of cents.
-      schedule: events.Schedule.expression(settings.schedule),
-      targets: [
-        new targets.LambdaFunction(this.function, {
-          event: events.RuleTargetInput.fromObject({ source: 'ses-dkim-sentinel.schedule' }),
-          deadLetterQueue: this.failedInvocations,
-          retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
-        }),
-      ],
-    });
+    if (central.organization) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${central.memberRoleName}]`,
+        reason:
+          'The member accounts are read from AWS Organizations at run time; only the read-only member role of that name may be assumed (and only inside the organization when organizationId is set).',
+      });
+    }
   }
+}
+
+/** The shard function's view of central mode. */
+function centralEnvironment(central: CentralSettings): Record<string, string> {
+  return {
+    [CentralEnv.MemberRoleName]: central.memberRoleName,
+    [CentralEnv.Organization]: String(central.organization),
+    [CentralEnv.Accounts]: central.accounts.join(','),
+    ...(central.externalId ? { [CentralEnv.ExternalId]: central.externalId } : {}),
+  };
 }

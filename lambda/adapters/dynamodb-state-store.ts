@@ -87,9 +87,7 @@ export class DynamoDbStateStore implements StateStore {
   }
 }
 
-const LEASE_KEY = 'lease#scanner';
-const cursorKey = (region: string) => `cursor#${region}`;
-const attributesKey = (region: string, name: string) => `attributes#${region}#${name}`;
+const scoped = (scope: string | undefined) => (scope ? `${scope}#` : '');
 /** A cached entry that is not refreshed for this long is forgotten (the identity is then read as new). */
 const ATTRIBUTES_TTL_SECONDS = 45 * 86_400;
 
@@ -99,10 +97,23 @@ const ATTRIBUTES_TTL_SECONDS = 45 * 86_400;
  * lapses), each region's cursor, and each identity's cached SES v2 attributes.
  */
 export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeCache {
+  private readonly leaseKey: string;
+  private readonly cursorKey: (region: string) => string;
+  private readonly attributesKey: (region: string, name: string) => string;
+
+  /**
+   * @param scope organization mode: the member account, so each (account, region) shard has its own lease,
+   *   cursors and cache. @default - this account (single-account keys, unchanged)
+   */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    private readonly scope?: string,
+  ) {
+    this.leaseKey = `lease#scanner${scope ? `#${scope}` : ''}`;
+    this.cursorKey = (region) => `cursor#${scoped(scope)}${region}`;
+    this.attributesKey = (region, name) => `attributes#${scoped(scope)}${region}#${name}`;
+  }
 
   async acquire(holder: string, now: number, until: number): Promise<boolean> {
     try {
@@ -110,7 +121,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            [STATE_TABLE.partitionKey]: LEASE_KEY,
+            [STATE_TABLE.partitionKey]: this.leaseKey,
             [STATE_TABLE.itemType]: STATE_ITEM_TYPES.lease,
             holder,
             until,
@@ -134,7 +145,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: { [STATE_TABLE.partitionKey]: LEASE_KEY },
+          Key: { [STATE_TABLE.partitionKey]: this.leaseKey },
           ConditionExpression: '#holder = :holder',
           ExpressionAttributeNames: { '#holder': 'holder' },
           ExpressionAttributeValues: { ':holder': holder },
@@ -148,7 +159,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
 
   async getCursor(region: string): Promise<string | undefined> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: cursorKey(region) } }),
+      new GetCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: this.cursorKey(region) } }),
     );
     const after = result.Item?.after;
     return typeof after === 'string' ? after : undefined;
@@ -157,7 +168,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
   async putCursor(region: string, cursor: string | undefined): Promise<void> {
     if (cursor === undefined) {
       await this.client.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: cursorKey(region) } }),
+        new DeleteCommand({ TableName: this.tableName, Key: { [STATE_TABLE.partitionKey]: this.cursorKey(region) } }),
       );
       return;
     }
@@ -165,7 +176,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
       new PutCommand({
         TableName: this.tableName,
         Item: {
-          [STATE_TABLE.partitionKey]: cursorKey(region),
+          [STATE_TABLE.partitionKey]: this.cursorKey(region),
           [STATE_TABLE.itemType]: STATE_ITEM_TYPES.cursor,
           region,
           after: cursor,
@@ -181,9 +192,15 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
       { client: this.client },
       {
         TableName: this.tableName,
-        FilterExpression: '#itemType = :type AND #region = :region',
-        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#region': 'region' },
-        ExpressionAttributeValues: { ':type': STATE_ITEM_TYPES.attributes, ':region': region },
+        FilterExpression: this.scope
+          ? '#itemType = :type AND #region = :region AND #scope = :scope'
+          : '#itemType = :type AND #region = :region AND attribute_not_exists(#scope)',
+        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#region': 'region', '#scope': 'scope' },
+        ExpressionAttributeValues: {
+          ':type': STATE_ITEM_TYPES.attributes,
+          ':region': region,
+          ...(this.scope ? { ':scope': this.scope } : {}),
+        },
       },
     )) {
       for (const item of page.Items ?? []) {
@@ -191,6 +208,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
           [STATE_TABLE.partitionKey]: _k,
           [STATE_TABLE.itemType]: _t,
           [STATE_TABLE.timeToLive]: _e,
+          scope: _s,
           ...entry
         } = item;
         entries.set(String(entry.name), entry as CachedSesAttributes);
@@ -205,7 +223,8 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
         TableName: this.tableName,
         Item: {
           ...entry,
-          [STATE_TABLE.partitionKey]: attributesKey(entry.region, entry.name),
+          ...(this.scope ? { scope: this.scope } : {}),
+          [STATE_TABLE.partitionKey]: this.attributesKey(entry.region, entry.name),
           [STATE_TABLE.itemType]: STATE_ITEM_TYPES.attributes,
           [STATE_TABLE.timeToLive]: Math.ceil(Date.parse(entry.readAt) / 1000) + ATTRIBUTES_TTL_SECONDS,
         },

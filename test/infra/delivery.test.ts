@@ -13,6 +13,7 @@ import {
   functionChecks,
   ruleChecks,
   servicePublishChecks,
+  stateMachineChecks,
   TemplateResolver,
 } from './template-access';
 
@@ -226,5 +227,57 @@ describe('self-monitoring alarms', () => {
       StringEquals: { 'aws:SourceAccount': ENV.account },
       ArnLike: { 'aws:SourceArn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:Test-Sentinel-*' },
     });
+  });
+});
+
+const centralVariants: [string, DkimSentinelOptions][] = [
+  ['organization', { organization: true, organizationId: 'o-abcdefghij' }],
+  [
+    'accounts, encryptTopic and opsEmails',
+    { accounts: '111111111111,222222222222', encryptTopic: true, opsEmails: 'ops@example.com', externalId: 'ext-1' },
+  ],
+];
+
+describe.each(centralVariants)('central mode: every sender can reach its target (%s)', (_label, settings) => {
+  for (const [kind, resolver] of [
+    ['a stack with an account and region', () => resolverFor(settings)],
+    ['an environment-agnostic stack', () => agnosticResolver(settings)],
+  ] as const) {
+    it(`lets CloudWatch publish every alarm notification, the state machine ones included, in ${kind}`, async () => {
+      const t = resolver();
+      const checks = alarmChecks(t);
+      const names = t.ofType('AWS::CloudWatch::Alarm').map(([, a]) => String(a.Properties?.AlarmName));
+
+      expect(names).toEqual(
+        expect.arrayContaining([expect.stringMatching(/-FailedExecutions$/), expect.stringMatching(/-ShardFailures$/)]),
+      );
+      expect(checks.length).toBeGreaterThanOrEqual(14);
+      expect(await denied(checks)).toEqual([]);
+    });
+  }
+
+  it('lets the schedule start the state machine, and the state machine invoke both functions, count failed shards and announce them', async () => {
+    const t = resolverFor(settings);
+    const checks = [...ruleChecks(t), ...stateMachineChecks(t), ...functionChecks(t)];
+    const pairs = checks.map((c) => c.pair).join('\n');
+
+    expect(pairs).toMatch(/rule .* assumes role/);
+    expect(pairs).toMatch(/-> state machine .*states:StartExecution/);
+    expect(pairs).not.toMatch(/rule .* -> function/);
+    expect(pairs).toMatch(/Plan -> function .*Planner/);
+    expect(pairs).toMatch(/ScanShard -> function .*ScannerFunction/);
+    expect(pairs).toMatch(/ScanShards -> its child executions/);
+    expect(pairs).toMatch(/RecordShardFailure -> metrics \(cloudwatch:PutMetricData\)/);
+    expect(pairs).toMatch(/NotifyShardFailure -> topic .*\(sns:Publish\)/);
+    if (settings.encryptTopic) expect(pairs).toMatch(/NotifyShardFailure -> topic .*'s key \(kms:GenerateDataKey\)/);
+    expect(await denied(checks)).toEqual([]);
+  });
+
+  it('lets the state machine put metrics only in the monitor namespace', async () => {
+    const t = resolverFor(settings);
+    const [metrics] = stateMachineChecks(t).filter((c) => c.action === 'cloudwatch:PutMetricData');
+    const elsewhere = { ...metrics, context: { ...metrics?.context, 'cloudwatch:namespace': 'AWS/Lambda' } };
+
+    expect(await denied([elsewhere as AccessCheck])).toHaveLength(1);
   });
 });

@@ -54,6 +54,7 @@ function physicalName(logicalId: string, resource: Resource): string {
     'AWS::Logs::LogGroup': 'LogGroupName',
     'AWS::CloudWatch::Alarm': 'AlarmName',
     'AWS::CloudWatch::Dashboard': 'DashboardName',
+    'AWS::StepFunctions::StateMachine': 'StateMachineName',
   };
   const key = nameProperty[resource.Type];
   const given = key ? resource.Properties?.[key] : undefined;
@@ -98,6 +99,8 @@ export class TemplateResolver {
         return `arn:${p}:logs:${region}:${account}:log-group:${name}:*`;
       case 'AWS::CloudWatch::Alarm':
         return `arn:${p}:cloudwatch:${region}:${account}:alarm:${name}`;
+      case 'AWS::StepFunctions::StateMachine':
+        return `arn:${p}:states:${region}:${account}:stateMachine:${name}`;
       default:
         throw new Error(`the test resolver knows no ARN for ${r.Type} (${logicalId})`);
     }
@@ -109,6 +112,7 @@ export class TemplateResolver {
     const r = this.resource(logicalId);
     switch (r.Type) {
       case 'AWS::SNS::Topic':
+      case 'AWS::StepFunctions::StateMachine':
         return this.arn(logicalId);
       case 'AWS::SQS::Queue':
         return `https://sqs.${ENV.region}.amazonaws.com/${ENV.account}/${physicalName(logicalId, r)}`;
@@ -142,6 +146,14 @@ export class TemplateResolver {
       if (fn === 'Fn::Join') {
         const [separator, parts] = arg as [string, Json[]];
         return (this.resolve(parts) as Json[]).map(String).join(separator);
+      }
+      if (fn === 'Fn::Split') {
+        const [separator, text] = arg as [string, Json];
+        return this.resolveString(text).split(separator);
+      }
+      if (fn === 'Fn::Select') {
+        const [index, list] = arg as [number, Json];
+        return (this.resolve(list) as Json[])[Number(index)];
       }
       throw new Error(`the test resolver does not know ${fn}`);
     }
@@ -319,16 +331,19 @@ export function ruleChecks(t: TemplateResolver): AccessCheck[] {
     ((rule.Properties?.Targets ?? []) as Record<string, Json>[]).flatMap((target) => {
       const context = { ...SECURE, 'aws:SourceArn': t.arn(ruleId), 'aws:SourceAccount': ENV.account };
       const checks: AccessCheck[] = [];
+      const stateMachineId = t.findByArn('AWS::StepFunctions::StateMachine', t.resolveString(target.Arn));
+      if (stateMachineId) checks.push(...startExecutionChecks(t, ruleId, stateMachineId, target.RoleArn, context));
       const functionId = t.findByArn('AWS::Lambda::Function', t.resolveString(target.Arn));
-      if (!functionId) throw new Error(`rule ${ruleId} targets something the test cannot evaluate`);
-      checks.push({
-        pair: `rule ${ruleId} -> function ${functionId}`,
-        principal: 'events.amazonaws.com',
-        action: 'lambda:InvokeFunction',
-        resourceArn: t.arn(functionId),
-        resourcePolicy: t.functionPolicy(functionId),
-        context,
-      });
+      if (!functionId && !stateMachineId) throw new Error(`rule ${ruleId} targets something the test cannot evaluate`);
+      if (functionId)
+        checks.push({
+          pair: `rule ${ruleId} -> function ${functionId}`,
+          principal: 'events.amazonaws.com',
+          action: 'lambda:InvokeFunction',
+          resourceArn: t.arn(functionId),
+          resourcePolicy: t.functionPolicy(functionId),
+          context,
+        });
       const dlq = (target.DeadLetterConfig as { Arn?: Json } | undefined)?.Arn;
       if (dlq !== undefined) {
         const queueId = t.findByArn('AWS::SQS::Queue', t.resolveString(dlq));
@@ -431,5 +446,108 @@ export function functionChecks(t: TemplateResolver): AccessCheck[] {
       });
     }
     return checks;
+  });
+}
+
+/** EventBridge assuming the target role, and that role starting the state machine. */
+function startExecutionChecks(
+  t: TemplateResolver,
+  ruleId: string,
+  stateMachineId: string,
+  roleArn: Json,
+  context: Readonly<Record<string, string>>,
+): AccessCheck[] {
+  const roleId = t.findByArn('AWS::IAM::Role', t.resolveString(roleArn));
+  if (!roleId) throw new Error(`rule ${ruleId}'s target role is not a role of this template`);
+  return [
+    {
+      pair: `rule ${ruleId} assumes role ${roleId}`,
+      principal: 'events.amazonaws.com',
+      action: 'sts:AssumeRole',
+      resourceArn: t.arn(roleId),
+      resourcePolicy: t.policy(t.resource(roleId).Properties?.AssumeRolePolicyDocument),
+      context,
+    },
+    {
+      pair: `rule ${ruleId} (role ${roleId}) -> state machine ${stateMachineId} (states:StartExecution)`,
+      principal: t.arn(roleId),
+      action: 'states:StartExecution',
+      resourceArn: t.arn(stateMachineId),
+      identityPolicies: t.rolePolicies(roleId),
+      context: SECURE,
+    },
+  ];
+}
+
+interface DefinitionState {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Parameters?: Record<string, Json>;
+  readonly ItemProcessor?: { readonly States: Record<string, DefinitionState> };
+}
+
+/** Every state of a definition, Map item processors included. */
+function statesOf(states: Record<string, DefinitionState>): [string, DefinitionState][] {
+  return Object.entries(states).flatMap(([name, state]) => [
+    [name, state] as [string, DefinitionState],
+    ...(state.ItemProcessor ? statesOf(state.ItemProcessor.States) : []),
+  ]);
+}
+
+/**
+ * What each state machine's role must reach, read from its definition: the Lambda functions it invokes,
+ * the topics (and their keys) it publishes to, the metrics it puts, its own child executions.
+ */
+export function stateMachineChecks(t: TemplateResolver): AccessCheck[] {
+  return t.ofType('AWS::StepFunctions::StateMachine').flatMap(([machineId, machine]) => {
+    const roleId = t.findByArn('AWS::IAM::Role', t.resolveString(machine.Properties?.RoleArn));
+    if (!roleId) throw new Error(`state machine ${machineId}'s role is not a role of this template`);
+    const principal = t.arn(roleId);
+    const identityPolicies = t.rolePolicies(roleId);
+    const definition = JSON.parse(t.resolveString(machine.Properties?.DefinitionString)) as {
+      States: Record<string, DefinitionState>;
+    };
+    const check = (pair: string, action: string, resourceArn: string, extra: Partial<AccessCheck> = {}) => ({
+      pair: `state machine ${machineId} ${pair} (${action})`,
+      principal,
+      action,
+      resourceArn,
+      identityPolicies,
+      context: SECURE,
+      ...extra,
+    });
+    return statesOf(definition.States).flatMap(([name, state]): AccessCheck[] => {
+      if (state.ItemProcessor) {
+        return [check(`${name} -> its child executions`, 'states:StartExecution', t.arn(machineId))];
+      }
+      if (state.Type !== 'Task' || !state.Resource) return [];
+      const functionId = t.findByArn('AWS::Lambda::Function', state.Resource);
+      if (functionId) return [check(`${name} -> function ${functionId}`, 'lambda:InvokeFunction', t.arn(functionId))];
+      if (state.Resource.endsWith(':states:::sns:publish')) {
+        const topicId = t.findByArn('AWS::SNS::Topic', String(state.Parameters?.TopicArn));
+        if (!topicId) throw new Error(`${machineId} ${name} publishes to a topic not in this template`);
+        const keyId = t.topicKey(topicId);
+        return [
+          check(`${name} -> topic ${topicId}`, 'sns:Publish', t.arn(topicId), {
+            resourcePolicy: t.topicPolicy(topicId),
+          }),
+          ...(keyId
+            ? ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) =>
+                check(`${name} -> topic ${topicId}'s key`, action, t.arn(keyId), {
+                  resourcePolicy: t.keyPolicy(keyId),
+                }),
+              )
+            : []),
+        ];
+      }
+      if (state.Resource.endsWith(':states:::aws-sdk:cloudwatch:putMetricData')) {
+        return [
+          check(`${name} -> metrics`, 'cloudwatch:PutMetricData', '*', {
+            context: { ...SECURE, 'cloudwatch:namespace': String(state.Parameters?.Namespace) },
+          }),
+        ];
+      }
+      throw new Error(`${machineId} ${name} calls ${state.Resource}, which the test cannot evaluate`);
+    });
   });
 }
