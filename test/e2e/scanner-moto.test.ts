@@ -212,6 +212,8 @@ describe('the bundled scanner against moto', () => {
     // A thrown error is what makes Lambda count an error (the Errors alarm) and retry.
     expect(failed.error.name).toBe('AlertDeliveryError');
     expect(failed.error.message).toMatch(/^1 alert delivery or state failure\(s\): channel sns: /);
+    // The shipped source map and NODE_OPTIONS make the stack name the TypeScript source, not index.js:1.
+    expect(failed.error.stack).toMatch(/lambda\/run-scan\.ts:\d+/);
     expect(published().map((p) => p.status)).toEqual([404]);
     const [kept] = await stateItems(table);
     expect(kept).toMatchObject({ key: `${REGION}#typo.example`, lastNotified: { stage: 'DETECTED' } });

@@ -116,7 +116,8 @@ export class ScannerEnvironment {
     writeFileSync(runner, RUNNER);
     this.child = fork(runner, [join(bundle.directory, 'index.js')], {
       env: { PATH: process.env.PATH ?? '', ...env },
-      execArgv: (env.NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+      // Not the test runner's flags: the function's own NODE_OPTIONS (--enable-source-maps) are in env.
+      execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     running.add(this.child);
