@@ -76,8 +76,17 @@ describe('the moto harness', () => {
   });
 
   it('gives SES v1 the same view: seeded tokens and statuses in v1 spelling', async () => {
-    const { Identities } = await v1().send(new ListIdentitiesCommand({ MaxItems: 100 }));
-    expect([...(Identities ?? [])].sort()).toEqual(['news@one.example', 'one.example', 'three.example', 'two.example']);
+    const pages: string[][] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await v1().send(new ListIdentitiesCommand({ MaxItems: 3, NextToken }));
+      pages.push(page.Identities ?? []);
+      NextToken = page.NextToken;
+    } while (NextToken);
+    expect(pages.map((p) => p.length)).toEqual([3, 1]);
+    expect(pages.flat().sort()).toEqual(['news@one.example', 'one.example', 'three.example', 'two.example']);
+    const domains = await v1().send(new ListIdentitiesCommand({ IdentityType: 'Domain' }));
+    expect(domains.Identities?.sort()).toEqual(['one.example', 'three.example', 'two.example']);
     const { DkimAttributes } = await v1().send(
       new GetIdentityDkimAttributesCommand({
         Identities: ['one.example', 'two.example', 'three.example', 'news@one.example'],

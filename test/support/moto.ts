@@ -4,7 +4,8 @@
  *
  * - SES v2 `ListEmailIdentities`: moto does not route `POST /v2/email/list-identities` (what SDK 3.116x
  *   sends) and answers HTTP 500 to `PageSize` or a second page. The proxy answers it from moto's own v1
- *   `ListIdentities` for the signed region, paged by `PageSize`/`NextToken` like SES.
+ *   `ListIdentities` for the signed region, paged by `PageSize`/`NextToken` like SES. moto's v1
+ *   `ListIdentities` ignores `MaxItems`; the proxy pages it too, so a client's paging loop runs.
  * - DKIM tokens and statuses: moto's v2 `GetEmailIdentity` never returns `DkimAttributes.Tokens` (and
  *   says `NOT_STARTED`), and its v1 `VerifyDomainDkim` makes up random tokens (the same for every domain)
  *   and always reports `Success`. The proxy overlays the seeded tokens, statuses and verification details
@@ -420,6 +421,13 @@ export class MotoServer {
       return reply(200, 'application/json', await this.listEmailIdentities(region, url, body));
     }
 
+    if (service === 'sns' && operation === 'Publish' && !form) {
+      // The capture reads the Query protocol the SDK uses today; a silent miss would pass "nothing published".
+      throw new Error('SNS Publish arrived in a protocol the harness does not read: extend capturePublish');
+    }
+    if (service === 'ses' && operation === 'ListIdentities' && form) {
+      return reply(200, 'text/xml', await this.listIdentities(req, form));
+    }
     const upstream = await this.forward(req, body);
     let text = upstream.body;
     if (service === 'ses' && upstream.status === 200) {
@@ -428,7 +436,7 @@ export class MotoServer {
       else if (operation === 'GetIdentityDkimAttributes') text = this.overlayV1Dkim(region, text);
       else if (operation === 'GetIdentityVerificationAttributes') text = this.overlayV1Verification(region, text);
     }
-    if (service === 'sns' && operation === 'Publish') this.capturePublish(form, target, body, upstream.status);
+    if (service === 'sns' && operation === 'Publish') this.capturePublish(form as URLSearchParams, upstream.status);
     reply(upstream.status, upstream.contentType, text);
   }
 
@@ -458,6 +466,32 @@ export class MotoServer {
       upstream.on('error', reject);
       upstream.end(body);
     });
+  }
+
+  /**
+   * v1 `ListIdentities` paged by `MaxItems`/`NextToken` as SES does (moto ignores both and returns
+   * everything at once); the full list, with any `IdentityType` filter, comes from moto.
+   */
+  private async listIdentities(req: http.IncomingMessage, form: URLSearchParams): Promise<string> {
+    const all = new URLSearchParams(form);
+    all.delete('MaxItems');
+    all.delete('NextToken');
+    const upstream = await this.forward(req, Buffer.from(all.toString()));
+    if (upstream.status !== 200) throw new Error(`moto ListIdentities answered ${upstream.status}: ${upstream.body}`);
+    const names = [...upstream.body.matchAll(/<member>([^<]*)<\/member>/g)].map((m) => m[1] ?? '');
+    const pageSize = Number(form.get('MaxItems') ?? 1000);
+    const offset = form.get('NextToken') ? Number(Buffer.from(form.get('NextToken') ?? '', 'base64').toString()) : 0;
+    const page = names.slice(offset, offset + pageSize);
+    const next =
+      offset + pageSize < names.length
+        ? `<NextToken>${Buffer.from(String(offset + pageSize)).toString('base64')}</NextToken>`
+        : '';
+    return [
+      '<ListIdentitiesResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><ListIdentitiesResult>',
+      `<Identities>${page.map((n) => `<member>${n}</member>`).join('')}</Identities>${next}`,
+      '</ListIdentitiesResult><ResponseMetadata><RequestId>moto-proxy</RequestId></ResponseMetadata>',
+      '</ListIdentitiesResponse>',
+    ].join('');
   }
 
   /** v2 `ListEmailIdentities` from moto's v1 list, paged by `PageSize` (offset in `NextToken`). */
@@ -544,45 +578,22 @@ export class MotoServer {
     );
   }
 
-  private capturePublish(form: URLSearchParams | undefined, target: string, body: Buffer, status: number): void {
+  private capturePublish(form: URLSearchParams, status: number): void {
     const attributes: Record<string, { dataType: string; value: string }> = {};
-    if (form) {
-      for (let i = 1; form.has(`MessageAttributes.entry.${i}.Name`); i++) {
-        const prefix = `MessageAttributes.entry.${i}`;
-        attributes[form.get(`${prefix}.Name`) ?? ''] = {
-          dataType: form.get(`${prefix}.Value.DataType`) ?? '',
-          value: form.get(`${prefix}.Value.StringValue`) ?? '',
-        };
-      }
-      this.publishes.push({
-        topicArn: form.get('TopicArn') ?? undefined,
-        subject: form.get('Subject') ?? undefined,
-        message: form.get('Message') ?? undefined,
-        messageStructure: form.get('MessageStructure') ?? undefined,
-        attributes,
-        status,
-      });
-      return;
-    }
-    if (target) {
-      const input = JSON.parse(body.toString()) as {
-        TopicArn?: string;
-        Subject?: string;
-        Message?: string;
-        MessageStructure?: string;
-        MessageAttributes?: Record<string, { DataType: string; StringValue?: string }>;
+    for (let i = 1; form.has(`MessageAttributes.entry.${i}.Name`); i++) {
+      const prefix = `MessageAttributes.entry.${i}`;
+      attributes[form.get(`${prefix}.Name`) ?? ''] = {
+        dataType: form.get(`${prefix}.Value.DataType`) ?? '',
+        value: form.get(`${prefix}.Value.StringValue`) ?? '',
       };
-      for (const [name, value] of Object.entries(input.MessageAttributes ?? {})) {
-        attributes[name] = { dataType: value.DataType, value: value.StringValue ?? '' };
-      }
-      this.publishes.push({
-        topicArn: input.TopicArn,
-        subject: input.Subject,
-        message: input.Message,
-        messageStructure: input.MessageStructure,
-        attributes,
-        status,
-      });
     }
+    this.publishes.push({
+      topicArn: form.get('TopicArn') ?? undefined,
+      subject: form.get('Subject') ?? undefined,
+      message: form.get('Message') ?? undefined,
+      messageStructure: form.get('MessageStructure') ?? undefined,
+      attributes,
+      status,
+    });
   }
 }
