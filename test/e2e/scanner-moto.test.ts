@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SUBNET, DEMO_TOKENS, type DemoWorld, startDemoWorld } from '../../bin/demo/demo-world';
 import { ScannerEnv, STATE_TABLE } from '../../lambda/contract';
-import { bundleScanner, type ScannerBundle, ScannerEnvironment } from '../support/bundled-handler';
+import { bundleScanner, logLines, type ScannerBundle, ScannerEnvironment } from '../support/bundled-handler';
 import { FAKE_CREDENTIALS, MOTO_ACCOUNT, MotoServer, type SnsEnvelope } from '../support/moto';
 
 const REGION = 'eu-west-1';
@@ -78,7 +78,6 @@ async function deploy(name: string) {
     AWS_CONFIG_FILE: '/nonexistent/aws-config',
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
     AWS_EC2_METADATA_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
   };
   const start = () => {
     const environment = new ScannerEnvironment(bundle, env, FUNCTION_ARN);
@@ -103,6 +102,17 @@ describe('the bundled scanner against moto', () => {
     const scanner = start();
     const first = await scanner.invoke(SCHEDULED, 'run-1');
     expect(first, scanner.output).toEqual({ ok: true, result: { identities: 2, needingAttention: 1 } });
+    // The run's summary log line, with the invocation's context (as the stack's log level lets through).
+    expect(logLines(scanner.output).find((l) => l.message === 'run complete')).toMatchObject({
+      level: 'INFO',
+      service: 'ses-dkim-sentinel',
+      cold_start: true,
+      function_request_id: 'run-1',
+      identities: 2,
+      needingAttention: 1,
+      discoveryErrors: 0,
+      notificationsDelivered: 1,
+    });
     // Discovery went through the harness's SES (v1 or v2, whichever the product uses) and nothing failed.
     const ses = sesRequests().slice(sesBefore);
     expect(ses.length).toBeGreaterThan(0);

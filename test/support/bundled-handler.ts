@@ -94,6 +94,29 @@ process.on('message', async ({ event, requestId, functionArn }) => {
 });
 `;
 
+/** What the Lambda runtime itself sets (Powertools reads some: without the initialization type, no cold start). */
+function lambdaRuntimeVariables(functionArn: string): Record<string, string> {
+  const [, , , region = '', , , name = ''] = functionArn.split(':');
+  return {
+    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+  };
+}
+
+/** The JSON lines an execution environment wrote (structured logs and EMF metrics), parsed. */
+export function logLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
@@ -115,7 +138,7 @@ export class ScannerEnvironment {
     const runner = join(this.runnerDir, 'runner.js');
     writeFileSync(runner, RUNNER);
     this.child = fork(runner, [join(bundle.directory, 'index.js')], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...lambdaRuntimeVariables(functionArn), ...env },
       // Not the test runner's flags: the function's own NODE_OPTIONS (--enable-source-maps) are in env.
       execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
