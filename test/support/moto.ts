@@ -436,7 +436,7 @@ export class MotoServer {
       else if (operation === 'GetIdentityDkimAttributes') text = this.overlayV1Dkim(region, text);
       else if (operation === 'GetIdentityVerificationAttributes') text = this.overlayV1Verification(region, text);
     }
-    if (service === 'sns' && operation === 'Publish') this.capturePublish(form as URLSearchParams, upstream.status);
+    if (service === 'sns' && operation === 'Publish' && form) this.capturePublish(form, upstream.status);
     reply(upstream.status, upstream.contentType, text);
   }
 
