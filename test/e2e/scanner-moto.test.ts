@@ -87,7 +87,11 @@ async function deploy(name: string) {
   return { table, topicArn, queue, start, published: () => moto.publishes.filter((p) => p.topicArn === topicArn) };
 }
 
-const stateItems = (table: string) => moto.scanTable(table, REGION);
+/** The identity states (the run's lease and the cached SES attributes carry an item type and are left out). */
+const stateItems = async (table: string) =>
+  (await moto.scanTable(table, REGION)).filter((item) => item[STATE_TABLE.itemType] === undefined);
+const bookkeeping = async (table: string) =>
+  (await moto.scanTable(table, REGION)).filter((item) => item[STATE_TABLE.itemType] !== undefined);
 
 const parseMessage = (message: string | undefined) =>
   JSON.parse(message ?? 'null') as { default: string; email: string; https: string };
@@ -101,7 +105,10 @@ describe('the bundled scanner against moto', () => {
 
     const scanner = start();
     const first = await scanner.invoke(SCHEDULED, 'run-1');
-    expect(first, scanner.output).toEqual({ ok: true, result: { identities: 2, needingAttention: 1 } });
+    expect(first, scanner.output).toEqual({
+      ok: true,
+      result: { identities: 2, needingAttention: 1, notReached: 0, skipped: false },
+    });
     // The run's summary log line, with the invocation's context (as the stack's log level lets through).
     expect(logLines(scanner.output).find((l) => l.message === 'run complete')).toMatchObject({
       level: 'INFO',
@@ -166,6 +173,10 @@ describe('the bundled scanner against moto', () => {
     const items = await stateItems(table);
     const firstVersion = items[0]?.version;
     expect(items.map((i) => i[STATE_TABLE.partitionKey])).toEqual([`${REGION}#typo.example`]);
+    // The SES v2 attributes read this run are cached (the failing identity is re-read each run anyway).
+    expect((await bookkeeping(table)).map((i) => i[STATE_TABLE.partitionKey]).sort()).toEqual(
+      [`attributes#${REGION}#healthy.example`, `attributes#${REGION}#typo.example`].sort(),
+    );
     expect(items[0]).toMatchObject({
       identity: 'typo.example',
       region: REGION,
@@ -180,7 +191,10 @@ describe('the bundled scanner against moto', () => {
     // The next scheduled run, in a fresh execution environment (a cold start: all it knows is the table).
     const later = start();
     const second = await later.invoke(SCHEDULED, 'run-2');
-    expect(second, later.output).toEqual({ ok: true, result: { identities: 2, needingAttention: 1 } });
+    expect(second, later.output).toEqual({
+      ok: true,
+      result: { identities: 2, needingAttention: 1, notReached: 0, skipped: false },
+    });
     expect(await queue.drain()).toEqual([]);
     expect(published()).toHaveLength(1);
     // Nothing changed, so nothing was written: the item is the one the first run left.
@@ -239,7 +253,10 @@ describe('the bundled scanner against moto', () => {
     await moto.subscribeQueue(topicArn, 'outage-capture', REGION);
 
     const recovered = await scanner.invoke(SCHEDULED, 'outage-2');
-    expect(recovered, scanner.output).toEqual({ ok: true, result: { identities: 2, needingAttention: 1 } });
+    expect(recovered, scanner.output).toEqual({
+      ok: true,
+      result: { identities: 2, needingAttention: 1, notReached: 0, skipped: false },
+    });
     const envelopes = await queue.drain();
     expect(envelopes.map((e) => e.Subject)).toEqual([expect.stringMatching(/^DKIM DETECTED: typo\.example /)]);
     expect(await stateItems(table)).toMatchObject([{ pending: [], lastRunId: 'outage-2' }]);
