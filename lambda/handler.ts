@@ -18,6 +18,7 @@ import { SlackWebhookChannel } from './adapters/slack-webhook-channel';
 import { SnsAlertChannel } from './adapters/sns-alert-channel';
 import { METRIC_NAMESPACE, SERVICE_NAME } from './contract';
 import type { AlertChannel } from './ports';
+import { RenewingProbe } from './renewing-probe';
 import { runScan } from './run-scan';
 import { readScannerConfig } from './scanner-config';
 import { sendTestAlert, type TestAlertResult } from './send-test-alert';
@@ -84,8 +85,9 @@ export async function handler(
           const clients = sesClients.get(region) as { v1: SESClient; v2: SESv2Client };
           return new SesRegionDirectory({ region, ...clients, requestsPerSecond: config.sesRequestsPerSecond });
         }),
-        // One prober per run: zones, nameservers and answers shared by identities are looked up once.
-        probe: new DnsProber(transport, { resolvers: config.resolvers }),
+        // Fresh probers per run (renewed every 2,000 identities to bound memory): zones, nameservers and
+        // answers shared by identities of one zone are looked up once.
+        probe: new RenewingProbe(() => new DnsProber(transport, { resolvers: config.resolvers })),
         store,
         cache: ledger,
         cursors: ledger,

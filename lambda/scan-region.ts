@@ -8,6 +8,7 @@ import {
   cacheableAttributes,
   fullReadReason,
   identityFromV1,
+  inZoneOrder,
   refreshSlice,
   rotateAfter,
   type SesV1DkimAttributes,
@@ -129,7 +130,7 @@ export async function scanRegion(
     errors.push({ region, message: `could not list SES identities: ${describeAwsError(error)}` });
   }
   const ignored = new Set((options.ignore ?? []).map(normalize));
-  const listed = [...rawNames.keys()].filter((n) => !ignored.has(n)).sort();
+  const listed = inZoneOrder([...rawNames.keys()].filter((n) => !ignored.has(n)));
   const domains = new Set(listed.filter((n) => !n.includes('@')));
 
   let cache = new Map<string, CachedSesAttributes>();
