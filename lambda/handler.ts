@@ -42,7 +42,6 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 const store = new DynamoDbStateStore(documents, config.stateTable);
-const ledger = new DynamoDbScanLedger(documents, config.stateTable);
 
 /** `{"test": true}`: send a TEST notification through every channel instead of scanning. */
 function isTestEvent(event: unknown): boolean {
@@ -77,6 +76,8 @@ export async function handler(
     return { test: true, allDelivered: results.every((r) => r.delivered), channels: results };
   }
   const transport = new DnsTransport({ timeoutMs: config.dnsTimeoutMs });
+  // Per run: it reads the attribute cache once, for every region.
+  const ledger = new DynamoDbScanLedger(documents, config.stateTable);
   try {
     const outcome = await runScan(
       {

@@ -96,7 +96,8 @@ const ATTRIBUTES_TTL_SECONDS = 45 * 86_400;
 /**
  * The scanner's bookkeeping in the state table, next to the identity states and told apart from them by an
  * item type: the run lease (conditional put with an expiry, so runs never overlap and a crashed run's lease
- * lapses), each region's cursor, and each identity's cached SES v2 attributes.
+ * lapses), each region's cursor, and each identity's cached SES v2 attributes. Make one per run: the
+ * attribute cache is read once per instance, for every region at once.
  */
 export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeCache {
   constructor(
@@ -174,16 +175,29 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
     );
   }
 
+  /** Every region's cached attributes, read by one scan the first time any region asks (one per instance). */
+  private everyRegion?: Promise<Map<string, Map<string, CachedSesAttributes>>>;
+
   async load(region: string): Promise<Map<string, CachedSesAttributes>> {
-    const entries = new Map<string, CachedSesAttributes>();
+    this.everyRegion ??= this.scanAttributes();
+    const loaded = this.everyRegion;
+    // A failed scan is not kept: the next caller tries again.
+    loaded.catch(() => {
+      if (this.everyRegion === loaded) this.everyRegion = undefined;
+    });
+    return new Map((await loaded).get(region));
+  }
+
+  private async scanAttributes(): Promise<Map<string, Map<string, CachedSesAttributes>>> {
+    const byRegion = new Map<string, Map<string, CachedSesAttributes>>();
     // Eventually consistent is enough for a cache, and costs half.
     for await (const page of paginateScan(
       { client: this.client },
       {
         TableName: this.tableName,
-        FilterExpression: '#itemType = :type AND #region = :region',
-        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#region': 'region' },
-        ExpressionAttributeValues: { ':type': STATE_ITEM_TYPES.attributes, ':region': region },
+        FilterExpression: '#itemType = :type',
+        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType },
+        ExpressionAttributeValues: { ':type': STATE_ITEM_TYPES.attributes },
       },
     )) {
       for (const item of page.Items ?? []) {
@@ -193,10 +207,16 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
           [STATE_TABLE.timeToLive]: _e,
           ...entry
         } = item;
-        entries.set(String(entry.name), entry as CachedSesAttributes);
+        const cached = entry as CachedSesAttributes;
+        let entries = byRegion.get(cached.region);
+        if (!entries) {
+          entries = new Map();
+          byRegion.set(cached.region, entries);
+        }
+        entries.set(cached.name, cached);
       }
     }
-    return entries;
+    return byRegion;
   }
 
   async save(entry: CachedSesAttributes): Promise<void> {
