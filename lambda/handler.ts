@@ -86,7 +86,7 @@ export async function handler(
           const clients = sesClients.get(region) as { v1: SESClient; v2: SESv2Client };
           return new SesRegionDirectory({ region, ...clients, requestsPerSecond: config.sesRequestsPerSecond });
         }),
-        // Fresh probers per run (renewed every 2,000 identities to bound memory): zones, nameservers and
+        // Fresh probers per run (renewed every 1,000 identities to bound memory): zones, nameservers and
         // answers shared by identities of one zone are looked up once.
         probe: new RenewingProbe(() => new DnsProber(transport, { resolvers: config.resolvers })),
         store,

@@ -16,11 +16,11 @@ export class RenewingProbe implements DkimDnsProbe {
 
   /**
    * @param create a fresh probe (its caches empty)
-   * @param identitiesPerProbe identities one probe serves before the next takes over @default 2000
+   * @param identitiesPerProbe identities one probe serves before the next takes over @default 1000
    */
   constructor(
     private readonly create: () => DkimDnsProbe,
-    private readonly identitiesPerProbe = 2000,
+    private readonly identitiesPerProbe = 1000,
   ) {
     this.current = create();
   }
