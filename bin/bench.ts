@@ -115,8 +115,10 @@ async function dnsBench(domains: number, port: number, digSample: number): Promi
     peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 20);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const report = await checkDkim({ listIdentities: async () => ({ identities, errors: [] }) }, prober);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   transport.close();
   const broken = identities.filter((_, i) => isBrokenDomain(i)).length;
@@ -133,6 +135,7 @@ async function dnsBench(domains: number, port: number, digSample: number): Promi
     `healthy             ${healthy}/${domains - broken}; at risk ${atRisk}/${broken}`,
     `wall time           ${seconds.toFixed(2)} s (ceiling: ${ceiling.toFixed(0)} s)`,
     `identities/s        ${(domains / seconds).toFixed(0)}`,
+    `engine CPU          ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`,
     `DNS queries         ${transport.stats.queries} (${(transport.stats.queries / seconds).toFixed(0)}/s; ${transport.stats.timeouts} timeouts, ${transport.stats.tcpFallbacks} over TCP)`,
     `peak memory         ${mib(peakRss)} RSS, ${mib(peakHeap)} heap (engine process only)`,
     `xargs -P16 dig      ${digSampleSeconds.toFixed(2)} s for ${digged.length} of the same ${asked.length} questions on the same servers${digged.length < asked.length ? ` (${digSeconds.toFixed(1)} s for all, extrapolated)` : ''}: the engine took ${(seconds / digSeconds).toFixed(3)}x dig's time`,

@@ -18,6 +18,7 @@ import { SlackWebhookChannel } from './adapters/slack-webhook-channel';
 import { SnsAlertChannel } from './adapters/sns-alert-channel';
 import { METRIC_NAMESPACE, SERVICE_NAME } from './contract';
 import type { AlertChannel } from './ports';
+import { RenewingProbe } from './renewing-probe';
 import { runScan } from './run-scan';
 import { readScannerConfig } from './scanner-config';
 import { sendTestAlert, type TestAlertResult } from './send-test-alert';
@@ -41,7 +42,6 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 const store = new DynamoDbStateStore(documents, config.stateTable);
-const ledger = new DynamoDbScanLedger(documents, config.stateTable);
 
 /** `{"test": true}`: send a TEST notification through every channel instead of scanning. */
 function isTestEvent(event: unknown): boolean {
@@ -76,6 +76,8 @@ export async function handler(
     return { test: true, allDelivered: results.every((r) => r.delivered), channels: results };
   }
   const transport = new DnsTransport({ timeoutMs: config.dnsTimeoutMs });
+  // Per run: it reads the attribute cache once, for every region.
+  const ledger = new DynamoDbScanLedger(documents, config.stateTable);
   try {
     const outcome = await runScan(
       {
@@ -84,8 +86,9 @@ export async function handler(
           const clients = sesClients.get(region) as { v1: SESClient; v2: SESv2Client };
           return new SesRegionDirectory({ region, ...clients, requestsPerSecond: config.sesRequestsPerSecond });
         }),
-        // One prober per run: zones, nameservers and answers shared by identities are looked up once.
-        probe: new DnsProber(transport, { resolvers: config.resolvers }),
+        // Fresh probers per run (renewed every 1,000 identities to bound memory): zones, nameservers and
+        // answers shared by identities of one zone are looked up once.
+        probe: new RenewingProbe(() => new DnsProber(transport, { resolvers: config.resolvers })),
         store,
         cache: ledger,
         cursors: ledger,

@@ -8,6 +8,7 @@ import {
   cacheableAttributes,
   fullReadReason,
   identityFromV1,
+  inZoneOrder,
   refreshSlice,
   rotateAfter,
   type SesV1DkimAttributes,
@@ -51,8 +52,9 @@ export interface RegionScanOptions {
   /** v2 reads a run spends refreshing cached attributes (never-read first, then the oldest). @default 20 */
   readonly refreshPerRun?: number;
   /**
-   * No new SES batch or DNS probe starts with less than this left: an identity's probe may take a minute
-   * (its DNS time budget), and the alerts still have to go out. @default 90000
+   * No new SES read starts with less than this left, and no DNS probe with less than five sixths of it: an
+   * identity's probe may take a minute (its DNS time budget), and the alerts still have to go out.
+   * @default 90000
    */
   readonly stopMarginMs?: number;
   /** Identities probed at once. @default 32 */
@@ -111,6 +113,9 @@ export async function scanRegion(
   const region = directory.region;
   const margin = options.stopMarginMs ?? 90_000;
   const timeLeft = () => deps.remainingMs() > margin;
+  // An identity read just before the margin is still probed (or the read was wasted): probes may start
+  // until five sixths of it (75 of 90 s: a probe's one-minute budget still ends before delivery).
+  const timeToProbe = () => deps.remainingMs() > (margin * 5) / 6;
   const errors: DiscoveryError[] = [];
 
   // 1. The listing: names only, ten pages for 10,000 identities.
@@ -129,7 +134,7 @@ export async function scanRegion(
     errors.push({ region, message: `could not list SES identities: ${describeAwsError(error)}` });
   }
   const ignored = new Set((options.ignore ?? []).map(normalize));
-  const listed = [...rawNames.keys()].filter((n) => !ignored.has(n)).sort();
+  const listed = inZoneOrder([...rawNames.keys()].filter((n) => !ignored.has(n)));
   const domains = new Set(listed.filter((n) => !n.includes('@')));
 
   let cache = new Map<string, CachedSesAttributes>();
@@ -219,7 +224,7 @@ export async function scanRegion(
 
   const probeOne = async (identity: SesIdentity, fresh: boolean, v1Tokens: readonly string[]) => {
     // Queued probes that would start too late are left for the next run, like unread batches.
-    if (!timeLeft()) return;
+    if (!timeToProbe()) return;
     const first = plan(identity);
     if (!first) return;
     let report = await checkPlan(first, deps.probe, deps.route53);
@@ -258,10 +263,11 @@ export async function scanRegion(
     settle(identity.name);
   };
 
-  let stoppedAt: number | undefined;
-  for (let start = 0; start < order.length; start += BATCH) {
+  /** Set when the deadline stopped the reading: what was not read is left for the next run. */
+  let cutShort = false;
+  for (let start = 0; start < order.length && !cutShort; start += BATCH) {
     if (!timeLeft()) {
-      stoppedAt = start;
+      cutShort = true;
       break;
     }
     await room();
@@ -293,6 +299,11 @@ export async function scanRegion(
       dispatch(identityFromV1(name, region, v1, cached), false, v1.DkimTokens ?? []);
     }
     for (const { name, reason, v1Tokens } of needFullRead) {
+      // v2 reads go one a second: a batch full of them must not carry the run past its deadline.
+      if (!timeLeft()) {
+        cutShort = true;
+        break;
+      }
       const full = await readFull(name, reason);
       if (full === 'gone' || full === 'failed') {
         settle(name);
@@ -302,7 +313,7 @@ export async function scanRegion(
       dispatch(full, true, v1Tokens);
     }
   }
-  if (stoppedAt === undefined) {
+  if (!cutShort) {
     // Everything was read: whoever still waits has an ancestor that could not be read; check it as it is.
     for (const [key, waiter] of waiting) {
       waiting.delete(key);

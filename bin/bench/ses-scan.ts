@@ -13,6 +13,7 @@ import type { IdentityState } from '../../lambda/domain/lifecycle';
 import type { CachedSesAttributes } from '../../lambda/domain/ses-v1';
 import type { AttributeCache, RunFigures, ScanCursorStore, StateStore } from '../../lambda/ports';
 import { StaleStateError } from '../../lambda/ports';
+import { RenewingProbe } from '../../lambda/renewing-probe';
 import { runScan } from '../../lambda/run-scan';
 import { type FakeIdentity, FakeSesRegion, SimulatedClock } from './fake-ses';
 import { fleetDomain, isByoDkimDomain } from './fleet';
@@ -74,11 +75,16 @@ export async function sesScanBench(count: number, port: number): Promise<number>
   const transport = new DnsTransport({ timeoutMs: 2000 });
   const store = new MemoryStateStore();
   let figures: RunFigures | undefined;
-  let peakRss = process.memoryUsage().rss;
+  const startRss = process.memoryUsage().rss;
+  let peakRss = startRss;
+  let peakHeap = process.memoryUsage().heapUsed;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 20);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const outcome = await runScan(
     {
       directories: [
@@ -90,10 +96,13 @@ export async function sesScanBench(count: number, port: number): Promise<number>
           sleep: clock.sleep,
         }),
       ],
-      probe: new DnsProber(transport, {
-        resolvers: [100, 101, 102].map((h) => ({ address: `127.0.54.${h}`, port })),
-        authoritativePort: port,
-      }),
+      probe: new RenewingProbe(
+        () =>
+          new DnsProber(transport, {
+            resolvers: [100, 101, 102].map((h) => ({ address: `127.0.54.${h}`, port })),
+            authoritativePort: port,
+          }),
+      ),
       store,
       cache: store,
       cursors: store,
@@ -128,6 +137,8 @@ export async function sesScanBench(count: number, port: number): Promise<number>
     },
   );
   const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   clearInterval(sampler);
   transport.close();
   const seconds = clock.now() / 1000;
@@ -144,7 +155,8 @@ export async function sesScanBench(count: number, port: number): Promise<number>
     `  state writes        ${store.writes} (lifecycle states and SES attribute cache)`,
     `  DNS                 ${transport.stats.queries} queries, ${transport.stats.timeouts} timeouts`,
     `  wall time           ${wallSeconds.toFixed(1)} s (DNS on loopback in real time; SES on the simulated clock)`,
-    `  peak memory         ${(peakRss / 1024 / 1024).toFixed(0)} MiB RSS (goal: under 256)`,
+    `  engine CPU          ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / count) * 1000).toFixed(2)} s per 1,000 identities)`,
+    `  peak memory         ${(peakRss / 1024 / 1024).toFixed(0)} MiB RSS (goal: under 256; ${(startRss / 1024 / 1024).toFixed(0)} MiB before the run), ${(peakHeap / 1024 / 1024).toFixed(0)} MiB heap`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (dropped > 0) {

@@ -94,7 +94,8 @@ const ATTRIBUTES_TTL_SECONDS = 45 * 86_400;
 /**
  * The scanner's bookkeeping in the state table, next to the identity states and told apart from them by an
  * item type: the run lease (conditional put with an expiry, so runs never overlap and a crashed run's lease
- * lapses), each region's cursor, and each identity's cached SES v2 attributes.
+ * lapses), each region's cursor, and each identity's cached SES v2 attributes. Make one per run: the
+ * attribute cache is read once per instance, for every region at once.
  */
 export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeCache {
   private readonly leaseKey: string;
@@ -185,20 +186,32 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
     );
   }
 
+  /** Every region's cached attributes, read by one scan the first time any region asks (one per instance). */
+  private everyRegion?: Promise<Map<string, Map<string, CachedSesAttributes>>>;
+
   async load(region: string): Promise<Map<string, CachedSesAttributes>> {
-    const entries = new Map<string, CachedSesAttributes>();
+    this.everyRegion ??= this.scanAttributes();
+    const loaded = this.everyRegion;
+    // A failed scan is not kept: the next caller tries again.
+    loaded.catch(() => {
+      if (this.everyRegion === loaded) this.everyRegion = undefined;
+    });
+    return new Map((await loaded).get(region));
+  }
+
+  private async scanAttributes(): Promise<Map<string, Map<string, CachedSesAttributes>>> {
+    const byRegion = new Map<string, Map<string, CachedSesAttributes>>();
     // Eventually consistent is enough for a cache, and costs half.
     for await (const page of paginateScan(
       { client: this.client },
       {
         TableName: this.tableName,
         FilterExpression: this.scope
-          ? '#itemType = :type AND #region = :region AND #scope = :scope'
-          : '#itemType = :type AND #region = :region AND attribute_not_exists(#scope)',
-        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#region': 'region', '#scope': 'scope' },
+          ? '#itemType = :type AND #scope = :scope'
+          : '#itemType = :type AND attribute_not_exists(#scope)',
+        ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#scope': 'scope' },
         ExpressionAttributeValues: {
           ':type': STATE_ITEM_TYPES.attributes,
-          ':region': region,
           ...(this.scope ? { ':scope': this.scope } : {}),
         },
       },
@@ -211,10 +224,16 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
           scope: _s,
           ...entry
         } = item;
-        entries.set(String(entry.name), entry as CachedSesAttributes);
+        const cached = entry as CachedSesAttributes;
+        let entries = byRegion.get(cached.region);
+        if (!entries) {
+          entries = new Map();
+          byRegion.set(cached.region, entries);
+        }
+        entries.set(cached.name, cached);
       }
     }
-    return entries;
+    return byRegion;
   }
 
   async save(entry: CachedSesAttributes): Promise<void> {

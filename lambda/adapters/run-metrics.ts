@@ -70,10 +70,14 @@ export class PowertoolsRunMetrics implements RunMetrics {
       MetricUnit.Count,
       count((h) => h === 'UNKNOWN'),
     );
-    this.metrics.addMetric(MetricName.IdentitiesNotReached, MetricUnit.Count, figures.notReached);
+    // Sent only when there is something to count: a metric not sent in an hour costs nothing that hour, and
+    // the alarm on IdentitiesNotReached reads missing data as "all reached".
+    if (figures.notReached > 0)
+      this.metrics.addMetric(MetricName.IdentitiesNotReached, MetricUnit.Count, figures.notReached);
+    if (figures.sesThrottled > 0)
+      this.metrics.addMetric(MetricName.SesThrottled, MetricUnit.Count, figures.sesThrottled);
     this.metrics.addMetric(MetricName.StaleAttributes, MetricUnit.Count, figures.staleAttributes);
     this.metrics.addMetric(MetricName.SesCalls, MetricUnit.Count, figures.sesCalls);
-    this.metrics.addMetric(MetricName.SesThrottled, MetricUnit.Count, figures.sesThrottled);
     this.metrics.addMetric(MetricName.DiscoveryErrors, MetricUnit.Count, figures.discoveryErrors);
     this.metrics.addMetric(MetricName.DnsQueries, MetricUnit.Count, figures.dnsQueries);
     this.metrics.addMetric(MetricName.AlertsSent, MetricUnit.Count, figures.alertsSent);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbScanLedger, DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store';
 import { DEFAULT_LIFECYCLE, decide, type RunObservation } from '../../lambda/domain/lifecycle';
 import { StaleStateError } from '../../lambda/ports';
@@ -148,6 +148,11 @@ describe('DynamoDbScanLedger (dynalite): lease, cursors and attribute cache besi
 
     // Assess
     expect([...cached.values()]).toEqual([entry]);
+    // One scan serves every region of the run.
+    const scans = vi.spyOn(db.doc, 'send');
+    expect([...(await ledger.load('us-east-1')).keys()]).toEqual(['other.example']);
+    expect(scans).not.toHaveBeenCalled();
+    scans.mockRestore();
     expect(states.map((s) => s.key)).toEqual(['eu-west-1#a.example']);
     await ledger.release('run-x');
   });

@@ -3,6 +3,7 @@ import {
   type CachedSesAttributes,
   fullReadReason,
   identityFromV1,
+  inZoneOrder,
   looksLikeEasyDkim,
   normalizeV1Status,
   refreshSlice,
@@ -102,10 +103,17 @@ describe('SES v1 answers', () => {
     expect(refreshSlice(['a'], cache, 0).size).toBe(0);
   });
 
-  it('starts after the cursor and wraps around', () => {
-    expect(rotateAfter(['a', 'b', 'c', 'd'], 'b')).toEqual(['c', 'd', 'a', 'b']);
-    expect(rotateAfter(['a', 'b', 'c', 'd'], 'bb')).toEqual(['c', 'd', 'a', 'b']);
-    expect(rotateAfter(['a', 'b', 'c', 'd'], 'z')).toEqual(['a', 'b', 'c', 'd']);
-    expect(rotateAfter(['a', 'b'], undefined)).toEqual(['a', 'b']);
+  it('orders identities by zone, labels from the right, addresses right after their domain', () => {
+    expect(
+      inZoneOrder(['mail.b.example', 'a.example', 'news@b.example', 'b.example', 'b.example.org', 'x.b.example']),
+    ).toEqual(['a.example', 'b.example', 'news@b.example', 'mail.b.example', 'x.b.example', 'b.example.org']);
+  });
+
+  it('starts after the cursor and wraps around, whether or not the cursor is still listed', () => {
+    const ordered = ['a.test', 'b.test', 'c.test', 'd.test'];
+    expect(rotateAfter(ordered, 'b.test')).toEqual(['c.test', 'd.test', 'a.test', 'b.test']);
+    expect(rotateAfter(ordered, 'bb.test')).toEqual(['c.test', 'd.test', 'a.test', 'b.test']);
+    expect(rotateAfter(ordered, 'z.test')).toEqual(ordered);
+    expect(rotateAfter(ordered, undefined)).toEqual(ordered);
   });
 });

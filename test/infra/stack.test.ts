@@ -100,6 +100,24 @@ describe('DkimSentinelStack', () => {
     minimal.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('alarms when six runs in a row leave identities unreached (the fleet outgrew the SES rate), not on one', () => {
+    minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'SesDkimSentinel',
+      MetricName: 'IdentitiesNotReached',
+      Statistic: 'Minimum',
+      EvaluationPeriods: 6,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
+    });
+    minimal.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ DKIM_SES_REQUESTS_PER_SECOND: '1', DKIM_SES_ATTRIBUTE_REFRESH_PER_RUN: '20' }),
+      },
+    });
+  });
+
   it('keeps lifecycle state in an on-demand table with point-in-time recovery and a TTL, read item by item and by one scan', () => {
     minimal.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',

@@ -249,6 +249,26 @@ describe('scanRegion (SES v1 + v2 mocks at 1 request/s on a simulated clock)', (
     expect(seen.size).toBe(runs.reduce((sum, r) => sum + r.reached, 0));
   });
 
+  it('stops reading v2 one a second when the deadline comes in the middle of a batch, leaving the rest for the next run', async () => {
+    // Prepare: 60 BYODKIM identities, each needing a v2 read; 30 s of the run are usable.
+    const fleet = Array.from(
+      { length: 60 },
+      (_, i): FakeIdentity => ({ name: `b${String(i).padStart(2, '0')}.example`, kind: 'byodkim' }),
+    );
+    const ledger = new MemoryLedger();
+
+    // Act
+    const { result, region } = await scan(fleet, { ledger, deadlineMs: 120_000 });
+
+    // Assess: about 28 reads (after the list and the batch), no errors, the rest not reached, cursor set.
+    expect(result.errors).toEqual([]);
+    expect(result.reached).toBe(region.calls.get);
+    expect(result.reached).toBeGreaterThan(20);
+    expect(result.reached).toBeLessThan(32);
+    expect(result.notReached).toHaveLength(60 - result.reached);
+    expect(ledger.cursors.get('eu-west-1')).toBe(`b${String(result.reached - 1).padStart(2, '0')}.example`);
+  });
+
   it('checks an identity without keys of its own after the domain it inherits DKIM from, even when that comes later', async () => {
     const fleet: FakeIdentity[] = [
       ...domains(3),
@@ -257,9 +277,15 @@ describe('scanRegion (SES v1 + v2 mocks at 1 request/s on a simulated clock)', (
       { name: 'zz-brand.example', kind: 'easy' },
     ];
 
-    const { reports } = await scan(fleet);
+    // In zone order a domain comes before its subdomains; a cursor left by a cut-short run can put them
+    // on either side of the wrap, as here: the run starts with the subdomain.
+    const ledger = new MemoryLedger();
+    ledger.cursors.set('eu-west-1', 'zz-brand.example');
+
+    const { reports } = await scan(fleet, { ledger });
 
     const order = reports.map((r) => r.identity);
+    expect(order[0]).toBe('news@zz-brand.example');
     expect(order.indexOf('zz-brand.example')).toBeLessThan(order.indexOf('mail.zz-brand.example'));
     expect(reports.find((r) => r.identity === 'mail.zz-brand.example')).toMatchObject({
       health: 'HEALTHY',
