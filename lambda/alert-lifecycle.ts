@@ -7,10 +7,15 @@ import {
   type IdentityState,
   isWorthStoring,
   type LifecycleSettings,
+  observeDmarc,
+  observeMailFrom,
   observeReport,
   type PendingNotification,
   type RunContext,
+  type RunObservation,
   stateKey,
+  type Track,
+  trackSettings,
 } from './domain/lifecycle';
 import {
   type AlertContext,
@@ -18,6 +23,7 @@ import {
   type RenderedAlert,
   renderDigest,
   renderIdentityAlert,
+  trackReport,
 } from './domain/render-alert';
 import { Limiter } from './limiter';
 import { type AlertChannel, type RunLogger, StaleStateError, type StateStore } from './ports';
@@ -94,6 +100,7 @@ function viewOf(notification: PendingNotification, state: IdentityState, now: nu
   const incident = state.incident?.id === notification.incidentId ? state.incident : undefined;
   return {
     stage: notification.stage,
+    track: state.track ?? 'DKIM',
     incidentId: notification.incidentId,
     phase: state.phase,
     threshold: notification.threshold,
@@ -143,17 +150,41 @@ export class AlertLifecycleRun {
     this.stored = new Map((await this.deps.store.list()).map((s) => [s.key, s]));
   }
 
-  /** Advance one identity; never throws (a failure is recorded and the others go on). */
+  /**
+   * Advance one identity, on each of its tracks (DKIM; its custom MAIL FROM domain and DMARC record when
+   * checked: incidents of their own); never throws (a failure is recorded and the others go on).
+   */
   advance(report: IdentityReport): Promise<void> {
+    const tracks: [Track, RunObservation | undefined][] = [
+      ['DKIM', observeReport(report)],
+      ['MAIL_FROM', report.mailFrom && observeMailFrom(report.mailFrom)],
+      ['DMARC', report.dmarc && observeDmarc(report.dmarc)],
+    ];
     return this.limiter.run(async () => {
-      const key = stateKey(report.region, report.identity);
-      try {
-        await this.change(key, this.stored.get(key), report, (previous) => {
-          const { state } = decide(previous, report, observeReport(report), this.run, this.settings);
-          return state;
-        });
-      } catch (error) {
-        this.fail(`state of ${key}`, error, { identity: report.identity, region: report.region });
+      for (const [track, observation] of tracks) {
+        const key = stateKey(report.region, report.identity, { track });
+        const stored = this.stored.get(key);
+        try {
+          if (observation) {
+            const settings = trackSettings(this.settings, track);
+            const subject = { identity: report.identity, region: report.region, track };
+            await this.change(key, stored, trackReport(report, track), (previous) => {
+              const { state } = decide(previous, subject, observation, this.run, settings);
+              return state;
+            });
+          } else if (stored) {
+            // The identity no longer has a custom MAIL FROM domain (or the check was turned off).
+            const reason =
+              track === 'MAIL_FROM'
+                ? `${report.identity} no longer has a custom MAIL FROM domain in SES (or the MAIL FROM check is off): monitoring of this incident stopped.`
+                : `The DMARC check is off for ${report.identity}: monitoring of this incident stopped.`;
+            await this.change(key, stored, trackReport(report, track), (previous) =>
+              previous ? closeVanished(previous, this.run, reason) : undefined,
+            );
+          }
+        } catch (error) {
+          this.fail(`state of ${key}`, error, { identity: report.identity, region: report.region, track });
+        }
       }
     });
   }
@@ -162,8 +193,11 @@ export class AlertLifecycleRun {
   async closeVanished(scope: LifecycleScope): Promise<void> {
     const monitored = new Set(scope.monitoredRegions);
     const complete = new Set(scope.completeRegions);
+    // Listed keys name identities (no track): every track of a listed identity is still there.
     const gone = [...this.stored.values()].filter(
-      (s) => !monitored.has(s.region) || (complete.has(s.region) && !scope.listedKeys.has(s.key)),
+      (s) =>
+        !monitored.has(s.region) ||
+        (complete.has(s.region) && !scope.listedKeys.has(stateKey(s.region, s.identity, { account: s.account }))),
     );
     await Promise.all(
       gone.map((stored) =>
@@ -172,8 +206,11 @@ export class AlertLifecycleRun {
             ? `${stored.identity} is no longer an SES identity in ${stored.region} (deleted, or ignored by configuration): monitoring stopped.`
             : `region ${stored.region} is no longer monitored: monitoring of ${stored.identity} stopped.`;
           try {
-            await this.change(stored.key, stored, vanishedReport(stored), (previous) =>
-              previous ? closeVanished(previous, this.run, reason) : undefined,
+            await this.change(
+              stored.key,
+              stored,
+              trackReport(vanishedReport(stored), stored.track ?? 'DKIM'),
+              (previous) => (previous ? closeVanished(previous, this.run, reason) : undefined),
             );
           } catch (error) {
             this.fail(`state of ${stored.key}`, error, { identity: stored.identity, region: stored.region });

@@ -1,5 +1,6 @@
 import type { Health, IdentityReport } from './assess-identity';
-import { rootCauseKeys } from './root-causes';
+import type { DmarcReport, MailFromReport } from './diagnose-mail-auth';
+import { mailAuthRootCauseKeys, rootCauseKeys } from './root-causes';
 
 /**
  * The alert lifecycle of one identity, as an explicit state machine. Pure: the previous state, what this
@@ -374,6 +375,58 @@ export function observeReport(report: IdentityReport): RunObservation {
     onEveryServer: causes.length > 0 && !inconclusive && !disagree,
     sesLastSuccess: report.sesLastSuccess,
     setupStartedAt: report.dkimSetupStartedAt,
+  };
+}
+
+/** The DNS signal of a report section from its cause keys and findings. */
+function dnsSignalOf(causes: readonly string[], section: { readonly findings: readonly { severity: string }[] }) {
+  const inconclusive = section.findings.some((f) => f.severity === 'inconclusive');
+  return causes.length > 0 ? 'BROKEN' : inconclusive ? 'UNVERIFIED' : 'VERIFIED';
+}
+
+/**
+ * A custom MAIL FROM domain as the lifecycle reads it: SES's `MailFromDomainStatus` is its clock (SES
+ * rechecks a lost MX for 72 hours, then marks it FAILED), the MX and SPF records its DNS.
+ */
+export function observeMailFrom(section: MailFromReport): RunObservation {
+  const causes = mailAuthRootCauseKeys(section, section.domain);
+  const dns = dnsSignalOf(causes, section);
+  return {
+    ses: section.sesStatus,
+    dns,
+    health: section.health,
+    causes,
+    onEveryServer:
+      causes.length > 0 && dns === 'BROKEN' && !section.findings.some((f) => f.severity === 'inconclusive'),
+  };
+}
+
+/**
+ * A domain's DMARC record as the lifecycle reads it: no SES status (it is the receivers' policy), so it is
+ * always "SES signs" and an incident is announced without a deadline, and RESOLVED when the record is fixed.
+ */
+export function observeDmarc(section: DmarcReport): RunObservation {
+  const causes = mailAuthRootCauseKeys(section, section.recordName ?? `_dmarc.${section.organizationalDomain}`);
+  const dns = dnsSignalOf(causes, section);
+  return {
+    ses: 'SUCCESS',
+    dns,
+    health: section.health,
+    causes,
+    onEveryServer: causes.length > 0 && !section.findings.some((f) => f.severity === 'inconclusive'),
+  };
+}
+
+/**
+ * The settings of a track: MAIL FROM's grace is SES's 72-hour recheck window; neither MAIL FROM nor DMARC
+ * says CANNOT_VERIFY (the DKIM track already says it when the DNS cannot be seen: no second message).
+ */
+export function trackSettings<T extends LifecycleSettings>(settings: T, track: Track): T {
+  if (track === 'DKIM') return settings;
+  return {
+    ...settings,
+    ...(track === 'MAIL_FROM' ? { graceDays: 3 } : {}),
+    cannotVerifyRuns: Number.MAX_SAFE_INTEGER,
   };
 }
 

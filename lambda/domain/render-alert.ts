@@ -1,6 +1,6 @@
 import type { Health, IdentityReport } from './assess-identity';
 import type { Finding, RecordFix } from './findings';
-import { type DeadlineKind, type Phase, type SesClock, type Stage, shortHash, stateKey } from './lifecycle';
+import { type DeadlineKind, type Phase, type SesClock, type Stage, shortHash, stateKey, type Track } from './lifecycle';
 import { chatbotCode, chatbotText, slackCode, slackText, visibleText } from './markup-escape';
 import { type RootCause, rootCauses } from './root-causes';
 import { sesv2Command } from './shell-words';
@@ -42,6 +42,8 @@ export type Severity = 'critical' | 'warning' | 'info';
  * EXPIRED only) without parsing text. A digest carries lists (`String.Array`): a filter matches any element.
  */
 export interface AlertAttributes {
+  /** What is watched: DKIM, MAIL_FROM (the custom MAIL FROM domain) or DMARC. */
+  readonly check?: string | readonly string[];
   readonly identity: string | readonly string[];
   readonly region: string | readonly string[];
   readonly account?: string;
@@ -68,7 +70,9 @@ const MAX_SNS_BYTES = 250_000;
 const MAX_SLACK_TEXT = 2900; // Slack section text limit is 3000 characters
 const MAX_SLACK_BLOCKS = 50;
 
-function meaning(report: IdentityReport, graceDays: number): string {
+function meaning(report: IdentityReport, graceDays: number, track: Track = 'DKIM'): string {
+  if (track === 'MAIL_FROM') return mailFromMeaning(report);
+  if (track === 'DMARC') return dmarcMeaning(report);
   switch (report.health) {
     case 'REVOKED':
       return 'SES has revoked DKIM for this identity (status FAILED): mail is not DKIM-signed and DMARC alignment fails.';
@@ -89,8 +93,75 @@ function meaning(report: IdentityReport, graceDays: number): string {
   }
 }
 
+function mailFromMeaning(report: IdentityReport): string {
+  const domain = report.mailFrom?.domain ?? 'the custom MAIL FROM domain';
+  const behaviour =
+    report.mailFrom?.behaviorOnMxFailure === 'REJECT_MESSAGE'
+      ? 'SES rejects sends from this identity (MailFromDomainNotVerified)'
+      : 'SES sends with its own MAIL FROM domain instead: SPF passes but is not aligned with the From domain';
+  switch (report.health) {
+    case 'REVOKED':
+      return `SES has marked the MAIL FROM domain ${domain} FAILED and stopped checking it: ${behaviour}. Fix the records, then set the MAIL FROM domain up again.`;
+    case 'FAILING':
+      return `SES cannot find the MX of the MAIL FROM domain ${domain} (status TEMPORARY_FAILURE): ${behaviour}. SES rechecks for 72 hours, then marks it FAILED.`;
+    case 'AT_RISK':
+      return report.sesStatus === 'PENDING'
+        ? `SES is verifying the MAIL FROM domain ${domain} (status PENDING) and its records are definitely wrong: SES marks it FAILED after 72 hours.`
+        : `SES still uses the MAIL FROM domain ${domain} (status SUCCESS), but its MX or SPF record is wrong: at SES's next check it fails, and then ${behaviour}.`;
+    case 'UNKNOWN':
+      return `Some records of the MAIL FROM domain ${domain} could not be verified; nothing is known to be wrong yet.`;
+    default:
+      return `The MAIL FROM domain ${domain} has its MX and SPF records on every nameserver and resolver.`;
+  }
+}
+
+function dmarcMeaning(report: IdentityReport): string {
+  const where = report.dmarc?.recordName ?? `_dmarc.${report.dmarc?.organizationalDomain ?? report.identity}`;
+  switch (report.health) {
+    case 'AT_RISK':
+      return `The DMARC record at ${where} is broken: receivers apply no DMARC policy to mail From ${report.dmarc?.domain ?? report.identity}.`;
+    case 'UNKNOWN':
+      return `The DMARC record at ${where} could not be verified on every server; nothing is known to be wrong yet.`;
+    default:
+      return `The DMARC record at ${where} is published and valid on every nameserver and resolver.`;
+  }
+}
+
+/** The words of a track in headlines and subjects. */
+function trackLabel(track: Track | undefined): string {
+  return track === 'MAIL_FROM' ? 'MAIL FROM' : track === 'DMARC' ? 'DMARC' : 'DKIM';
+}
+
+/**
+ * The report of one track of an identity, shaped like its DKIM report so every renderer can use it: the
+ * custom MAIL FROM domain's or the DMARC record's health, SES status and findings (no DKIM records).
+ */
+export function trackReport(report: IdentityReport, track: Track): IdentityReport {
+  if (track === 'DKIM') return report;
+  const section = track === 'MAIL_FROM' ? report.mailFrom : report.dmarc;
+  return {
+    identity: report.identity,
+    region: report.region,
+    identityType: report.identityType,
+    health: section?.health ?? report.health,
+    sesStatus: track === 'MAIL_FROM' && report.mailFrom ? report.mailFrom.sesStatus : 'NONE',
+    signingEnabled: report.signingEnabled,
+    ...(report.zone ? { zone: report.zone } : {}),
+    records: [],
+    findings: section?.findings ?? [],
+    ...(report.mailFrom ? { mailFrom: report.mailFrom } : {}),
+    ...(report.dmarc ? { dmarc: report.dmarc } : {}),
+  };
+}
+
 /** SES's own words for the identity, in one consistent line. */
-export function sesStatusLine(report: IdentityReport): string {
+export function sesStatusLine(report: IdentityReport, track: Track = 'DKIM'): string {
+  if (track === 'MAIL_FROM') {
+    return `SES MAIL FROM status: ${report.mailFrom?.sesStatus ?? report.sesStatus}; behavior on MX failure: ${report.mailFrom?.behaviorOnMxFailure ?? 'USE_DEFAULT_VALUE'}.`;
+  }
+  if (track === 'DMARC') {
+    return `DMARC policy for ${report.dmarc?.domain ?? report.identity}: ${report.dmarc?.policy ?? 'none applies'}.`;
+  }
   const signs =
     report.sesStatus === 'SUCCESS' && report.signingEnabled
       ? 'SES signs mail for it'
@@ -136,8 +207,8 @@ export function sesConsoleUrl(identity: string, region: string): string {
 }
 
 /** A subject line under 100 characters whatever the identity's length (names can be 253 characters). */
-export function alertSubject(label: string, identity: string, region: string, suffix = ''): string {
-  const head = `DKIM ${label}: `;
+export function alertSubject(label: string, identity: string, region: string, suffix = '', check = 'DKIM'): string {
+  const head = `${check} ${label}: `;
   const tail = ` (${region})${suffix}`;
   const room = MAX_SUBJECT - head.length - tail.length;
   const name = identity.length > room ? `${identity.slice(0, room - 3)}...` : identity;
@@ -147,6 +218,8 @@ export function alertSubject(label: string, identity: string, region: string, su
 /** Where an identity is in its incident, for the words of a notification. */
 export interface NotificationView {
   readonly stage: Stage;
+  /** What the incident is about. @default 'DKIM' */
+  readonly track?: Track;
   /** The incident the notification belongs to (its opening time). */
   readonly incidentId?: string;
   /** Where the identity is now. */
@@ -167,6 +240,11 @@ export interface NotificationView {
 
 /** How urgent a notification is, from its stage and where the identity is. */
 export function severityOf(view: NotificationView | undefined, report: IdentityReport): Severity {
+  if (view?.track === 'DMARC') {
+    // A receivers' policy, not SES's signing: worth a look, never a page.
+    return view.stage === 'RESOLVED' || view.stage === 'CLOSED' ? 'info' : 'warning';
+  }
+  if (view?.track === 'MAIL_FROM' && (view.stage === 'DETECTED' || view.stage === 'UPDATE')) return 'critical';
   const sesFailing = report.health === 'FAILING' || report.health === 'REVOKED' || view?.phase === 'COUNTDOWN';
   switch (view?.stage) {
     case 'EXPIRED':
@@ -193,39 +271,47 @@ export function severityOf(view: NotificationView | undefined, report: IdentityR
 }
 
 /** A stable, short incident id for message attributes and threads. */
-export function incidentTag(report: { identity: string; region: string }, incidentId: string | undefined): string {
-  return `dkim-${shortHash(`${stateKey(report.region, report.identity)}#${incidentId ?? 'none'}`)}`;
+export function incidentTag(
+  report: { identity: string; region: string },
+  incidentId: string | undefined,
+  track: Track = 'DKIM',
+): string {
+  return `dkim-${shortHash(`${stateKey(report.region, report.identity, { track })}#${incidentId ?? 'none'}`)}`;
 }
 
 function headline(view: NotificationView | undefined, health: Health, where: string): string {
+  const check = trackLabel(view?.track);
   switch (view?.stage) {
     case 'DETECTED':
-      return `DKIM problem detected for ${where}`;
+      return `${check} problem detected for ${where}`;
     case 'UPDATE':
-      return `DKIM problem changed for ${where}`;
+      return `${check} problem changed for ${where}`;
     case 'SIGNING_STOPPED':
-      return `SES stopped DKIM signing for ${where}`;
+      return view.track === 'MAIL_FROM'
+        ? `SES stopped using the custom MAIL FROM domain of ${where}`
+        : `SES stopped DKIM signing for ${where}`;
     case 'SETUP_BLOCKED':
-      return `DKIM setup blocked by DNS for ${where}`;
+      return `${check} setup blocked by DNS for ${where}`;
     case 'CLOSED':
-      return `DKIM monitoring stopped for ${where}`;
+      return `${check} monitoring stopped for ${where}`;
     case 'REMINDER':
       return `Reminder: about ${view.hoursLeft ?? view.threshold} hours left for ${where}`;
     case 'EXPIRED':
       return view.phase === 'EXPIRED' && view.deadlineKind === 'SETUP'
-        ? `DKIM setup failed for ${where}`
-        : `DKIM grace period over for ${where}`;
+        ? `${check} setup failed for ${where}`
+        : `${check} grace period over for ${where}`;
     case 'RESOLVED':
-      return `DKIM healthy again for ${where}${view.brokenForHours !== undefined ? ` (broken for ${view.brokenForHours} hours)` : ''}`;
+      return `${check} healthy again for ${where}${view.brokenForHours !== undefined ? ` (broken for ${view.brokenForHours} hours)` : ''}`;
     case 'CANNOT_VERIFY':
-      return `DKIM cannot be verified for ${where}`;
+      return `${check} cannot be verified for ${where}`;
     default:
-      return `DKIM ${health} for ${where}`;
+      return `${check} ${health} for ${where}`;
   }
 }
 
 function clockLine(view: NotificationView | undefined, report: IdentityReport, graceDays: number): string[] {
   if (!view) return [];
+  if (view.track === 'MAIL_FROM' || view.track === 'DMARC') return trackClockLine(view, report);
   switch (view.stage) {
     case 'EXPIRED':
       return [
@@ -251,6 +337,38 @@ function clockLine(view: NotificationView | undefined, report: IdentityReport, g
   } else if (report.sesStatus === 'SUCCESS' && view.stage !== 'CANNOT_VERIFY') {
     lines.push(
       `SES has not noticed yet and still signs: its ${graceDays}-day revocation clock starts when its next check of these records fails. No deadline yet; fix the records before that check.`,
+    );
+  }
+  return lines;
+}
+
+/** The MAIL FROM track's clock (SES's 72-hour MX recheck), and DMARC's (none: receivers' policy). */
+function trackClockLine(view: NotificationView, report: IdentityReport): string[] {
+  const domain = report.mailFrom?.domain ?? 'the MAIL FROM domain';
+  switch (view.stage) {
+    case 'RESOLVED':
+      return [
+        view.track === 'DMARC'
+          ? 'The DMARC record is valid again on every nameserver and resolver.'
+          : `The MX and SPF records of ${domain} are verified again, and SES uses it.`,
+      ];
+    case 'CLOSED':
+      return [view.reason ?? 'Monitoring of this incident stopped.'];
+    case 'EXPIRED':
+      return [
+        `SES has marked ${domain} FAILED: publish its records, then set it up again: ${sesv2Command('put-email-identity-mail-from-attributes', report.identity, report.region, ['--mail-from-domain', domain, '--behavior-on-mx-failure', report.mailFrom?.behaviorOnMxFailure ?? 'USE_DEFAULT_VALUE'])}`,
+      ];
+    default:
+      break;
+  }
+  const lines = view.reason && view.stage === 'UPDATE' ? [view.reason] : [];
+  if (view.track === 'MAIL_FROM' && view.deadline !== undefined && view.hoursLeft !== undefined) {
+    lines.push(
+      `SES lost the MX of ${domain} at about ${view.clockStart ?? 'its last check'}; it marks the MAIL FROM domain FAILED by ${view.deadline}: ${Math.max(0, view.hoursLeft)} hours left.`,
+    );
+  } else if (view.track === 'MAIL_FROM' && report.sesStatus === 'SUCCESS') {
+    lines.push(
+      `SES has not noticed yet: its 72-hour clock starts when its next check of ${domain} fails. Fix the records before that.`,
     );
   }
   return lines;
@@ -364,7 +482,8 @@ export function renderIdentityAlert(
   view?: NotificationView,
 ): RenderedAlert {
   const graceDays = context.graceDays ?? 5;
-  const summary = meaning(report, graceDays);
+  const track = view?.track ?? 'DKIM';
+  const summary = meaning(report, graceDays, track);
   const where = `${report.identity} in ${report.region}${context.account ? ` (account ${context.account})` : ''}`;
   const findings =
     view?.stage === 'RESOLVED' || view?.stage === 'CLOSED'
@@ -375,7 +494,7 @@ export function renderIdentityAlert(
     view?.hoursLeft !== undefined && view.stage !== 'RESOLVED' && view.stage !== 'EXPIRED' && view.stage !== 'CLOSED'
       ? `, ${Math.max(0, Math.floor(view.hoursLeft))}h left`
       : '';
-  const subject = alertSubject(label, report.identity, report.region, suffix);
+  const subject = alertSubject(label, report.identity, report.region, suffix, trackLabel(track));
   const consoleUrl = sesConsoleUrl(report.identity, report.region);
   const causes =
     view?.stage === 'RESOLVED' || view?.stage === 'CLOSED'
@@ -393,7 +512,7 @@ export function renderIdentityAlert(
       '',
       summary,
       ...clock,
-      sesStatusLine(report),
+      sesStatusLine(report, track),
       '',
       ...(causes.length > 0
         ? [`What to fix (${causes.length === 1 ? 'one cause' : `${causes.length} causes, most important first`}):`]
@@ -402,9 +521,7 @@ export function renderIdentityAlert(
       ...(changes.length > 0
         ? ['Change in your DNS (action, name, type, value):', ...changes.map((x) => `  ${changeWords(x)}`), '']
         : []),
-      'Records that must exist:',
-      ...recordLines,
-      '',
+      ...(recordLines.length > 0 ? ['Records that must exist:', ...recordLines, ''] : []),
       ...(findings.length > 0 ? ['Details (every finding):'] : []),
       ...findings.flatMap((f) => [`- ${f.code}: ${f.message}`, `  Verify: ${f.dig}`]),
       ...(findings.length > 0 ? [''] : []),
@@ -429,7 +546,7 @@ export function renderIdentityAlert(
   const chatbot: ChatbotNotification = {
     version: '1.0',
     source: 'custom',
-    id: `dkim-${report.region}-${report.identity}-${label}`,
+    id: `${track === 'DKIM' ? 'dkim' : track.toLowerCase()}-${report.region}-${report.identity}-${label}`,
     content: {
       textType: 'client-markdown',
       title: chatbotText(subject),
@@ -448,10 +565,10 @@ export function renderIdentityAlert(
         3500,
       ),
       nextSteps,
-      keywords: ['DKIM', label, report.health, report.region].filter((k, i, all) => all.indexOf(k) === i),
+      keywords: [trackLabel(track), label, report.health, report.region].filter((k, i, all) => all.indexOf(k) === i),
     },
     metadata: {
-      threadId: `dkim-${report.region}-${report.identity}`,
+      threadId: `${track === 'DKIM' ? 'dkim' : track.toLowerCase()}-${context.account ? `${context.account}-` : ''}${report.region}-${report.identity}`,
       summary: chatbotText(subject),
       eventType: view ? `Dkim${view.stage}` : 'DkimHealth',
       relatedResources: [chatbotText(report.identity)],
@@ -492,7 +609,7 @@ export function renderIdentityAlert(
         `*${slackText(headline(view, report.health, where))}*`,
         slackText(summary),
         ...clock.map(slackText),
-        slackText(sesStatusLine(report)),
+        slackText(sesStatusLine(report, track)),
       ].join('\n'),
     ),
     ...(body.length > room
@@ -507,12 +624,13 @@ export function renderIdentityAlert(
     },
   ];
   const attributes: AlertAttributes = {
+    check: track,
     identity: report.identity,
     region: report.region,
     ...(context.account ? { account: context.account } : {}),
     stage: view?.stage ?? 'REPORT',
     health: report.health,
-    incident: incidentTag(report, view?.incidentId),
+    incident: incidentTag(report, view?.incidentId, track),
     severity: severityOf(view, report),
   };
   return { subject, attributes, text, chatbot, slack: { text: slackText(subject), blocks } };

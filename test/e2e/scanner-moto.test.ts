@@ -163,7 +163,7 @@ describe('the bundled scanner against moto', () => {
       version: '1.0',
       source: 'custom',
       content: { textType: 'client-markdown', title: envelope?.Subject },
-      metadata: { threadId: 'dkim-eu-west-1-typo.example', relatedResources: ['typo.example'] },
+      metadata: { threadId: `dkim-${MOTO_ACCOUNT}-eu-west-1-typo.example`, relatedResources: ['typo.example'] },
     });
     expect(chatbot.content.nextSteps).toContain(
       `Publish \`${mistyped}._domainkey.typo.example CNAME ${mistyped}.dkim.amazonses.com\``,

@@ -146,7 +146,7 @@ describe('the scanner handler', () => {
       version: '1.0',
       source: 'custom',
       content: { textType: 'client-markdown', title: input?.Subject },
-      metadata: { eventType: 'DkimDETECTED', threadId: 'dkim-eu-west-1-failing.example' },
+      metadata: { eventType: 'DkimDETECTED', threadId: 'dkim-123456789012-eu-west-1-failing.example' },
     });
 
     const emf = stdout

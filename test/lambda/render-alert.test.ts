@@ -82,7 +82,11 @@ describe('alert rendering', () => {
         title: 'DKIM AT_RISK: example.com (eu-west-1)',
         nextSteps: expect.arrayContaining(['Publish `tok1._domainkey.example.com CNAME tok1.dkim.amazonses.com`']),
       },
-      metadata: { threadId: 'dkim-eu-west-1-example.com', eventType: 'DkimHealth', relatedResources: ['example.com'] },
+      metadata: {
+        threadId: 'dkim-123456789012-eu-west-1-example.com',
+        eventType: 'DkimHealth',
+        relatedResources: ['example.com'],
+      },
     });
     expect(chatbot.content.description).toContain('RECORD_MISMATCH');
   });
@@ -186,6 +190,7 @@ describe('alert rendering', () => {
       renderIdentityAlert(report('example.com'), { account: '123456789012' }, { stage: 'DETECTED', incidentId: 'i1' }),
     );
     expect(single.MessageAttributes).toEqual({
+      check: { DataType: 'String', StringValue: 'DKIM' },
       identity: { DataType: 'String', StringValue: 'example.com' },
       region: { DataType: 'String', StringValue: 'eu-west-1' },
       account: { DataType: 'String', StringValue: '123456789012' },
