@@ -156,6 +156,28 @@ export function diagnoseRecord(
   const digFor = (items: readonly { answer: RecordAnswer }[], type: string = expected.type) =>
     digCommand(expected.name, items[0]?.answer.server.view === 'public' ? 'TXT' : type, items[0]?.answer.server);
   const where = (items: readonly { answer: RecordAnswer }[]) => listInWords(labels(items));
+  /** The record exists under another name (the domain doubled, the underscore left out): rename it. */
+  const misnamed = (
+    code: 'DOUBLED_DOMAIN' | 'MISNAMED_RECORD',
+    message: string,
+    verdict: { readonly name: string; readonly values: readonly string[] },
+    group: readonly { answer: RecordAnswer }[],
+  ): Finding => ({
+    code,
+    severity: 'problem',
+    message,
+    servers: labels(group),
+    dig: isCommandDnsName(verdict.name)
+      ? digCommand(verdict.name, expected.type, group[0]?.answer.server)
+      : digFor(group),
+    fixes: [
+      ...verdict.values.map((v) => {
+        const type = v.split(' ')[0] ?? expected.type;
+        return { action: 'remove' as const, name: verdict.name, type, value: bareValue(v, type) };
+      }),
+      publishFix(expected),
+    ],
+  });
 
   // 1. Servers of one view that disagree with each other (the stale-provider incident).
   for (const view of ['authoritative', 'public'] as const) {
@@ -268,44 +290,24 @@ export function diagnoseRecord(
         });
         break;
       case 'DOUBLED':
-        findings.push({
-          code: 'DOUBLED_DOMAIN',
-          severity: 'problem',
-          message: `The record was published as ${nameForMessage(verdict.name)} on ${on}: the DNS provider appended the domain a second time. Fix: rename it to ${expected.name} (in most consoles enter only the part before the zone name).`,
-          servers: labels(group),
-          dig: isCommandDnsName(verdict.name)
-            ? digCommand(verdict.name, expected.type, group[0]?.answer.server)
-            : digFor(group),
-          fixes: [
-            ...verdict.values.map((v) => ({
-              action: 'remove' as const,
-              name: verdict.name,
-              type: v.split(' ')[0] ?? expected.type,
-              value: bareValue(v, v.split(' ')[0] ?? expected.type),
-            })),
-            publishFix(expected),
-          ],
-        });
+        findings.push(
+          misnamed(
+            'DOUBLED_DOMAIN',
+            `The record was published as ${nameForMessage(verdict.name)} on ${on}: the DNS provider appended the domain a second time. Fix: rename it to ${expected.name} (in most consoles enter only the part before the zone name).`,
+            verdict,
+            group,
+          ),
+        );
         break;
       case 'MISNAMED':
-        findings.push({
-          code: 'MISNAMED_RECORD',
-          severity: 'problem',
-          message: `${expected.name} is missing, but ${nameForMessage(verdict.name)} holds ${visibleText(verdict.values.join(', '))} on ${on}: the underscore of _domainkey was left out. Fix: rename it to ${expected.name}.`,
-          servers: labels(group),
-          dig: isCommandDnsName(verdict.name)
-            ? digCommand(verdict.name, expected.type, group[0]?.answer.server)
-            : digFor(group),
-          fixes: [
-            ...verdict.values.map((v) => ({
-              action: 'remove' as const,
-              name: verdict.name,
-              type: v.split(' ')[0] ?? expected.type,
-              value: bareValue(v, v.split(' ')[0] ?? expected.type),
-            })),
-            publishFix(expected),
-          ],
-        });
+        findings.push(
+          misnamed(
+            'MISNAMED_RECORD',
+            `${expected.name} is missing, but ${nameForMessage(verdict.name)} holds ${visibleText(verdict.values.join(', '))} on ${on}: the underscore of _domainkey was left out. Fix: rename it to ${expected.name}.`,
+            verdict,
+            group,
+          ),
+        );
         break;
       case 'PROXIED':
         findings.push({
