@@ -8,8 +8,9 @@ import type {
   AlertChannel,
   AttributeCache,
   DiscoveryError,
-  DkimDnsProbe,
   HostedZoneSource,
+  IdentityProbe,
+  MailFromCache,
   RunLease,
   RunLogger,
   RunMetrics,
@@ -24,9 +25,11 @@ export type { RunLogger } from './ports';
 export interface ScanDependencies {
   /** One per monitored region, each with its own SES rate budget. */
   readonly directories: readonly SesDirectory[];
-  readonly probe: DkimDnsProbe;
+  readonly probe: IdentityProbe;
   readonly store: StateStore;
   readonly cache?: AttributeCache;
+  /** Custom MAIL FROM domains kept between runs (then MAIL FROM attributes are read in a rolling slice). */
+  readonly mailFromCache?: MailFromCache;
   readonly cursors?: ScanCursorStore;
   /** Keeps runs from overlapping. @default - no lease (tests, a single caller) */
   readonly lease?: RunLease;
@@ -52,6 +55,10 @@ export interface ScanOptions {
   readonly refreshPerRun?: number;
   /** Stop starting work with this much time left. @default 90000 */
   readonly stopMarginMs?: number;
+  /** Check custom MAIL FROM domains. @default true */
+  readonly checkMailFrom?: boolean;
+  /** Check DMARC records. @default true */
+  readonly checkDmarc?: boolean;
 }
 
 /** What one run did. */
@@ -134,6 +141,7 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
           directory,
           probe: deps.probe,
           cache: deps.cache,
+          mailFromCache: deps.mailFromCache,
           cursors: deps.cursors,
           route53: options.route53,
           repair,
@@ -141,7 +149,13 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
           remainingMs: deps.remainingMs,
           logger: deps.logger,
         },
-        { ignore: options.ignore, refreshPerRun: options.refreshPerRun, stopMarginMs: options.stopMarginMs },
+        {
+          ignore: options.ignore,
+          refreshPerRun: options.refreshPerRun,
+          stopMarginMs: options.stopMarginMs,
+          checkMailFrom: options.checkMailFrom,
+          checkDmarc: options.checkDmarc,
+        },
         onReport,
       ),
     ),
