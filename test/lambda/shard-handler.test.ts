@@ -95,7 +95,8 @@ describe('the central entry points, wired as deployed', () => {
     });
     sesV1.on(ListIdentitiesCommand).resolves({ Identities: ['failing.example'] });
     sesV1.on(GetIdentityMailFromDomainAttributesCommand).resolves({
-      MailFromDomainAttributes: { 'failing.example': { BehaviorOnMXFailure: 'UseDefaultValue' } },
+      // No custom MAIL FROM domain: SES leaves the domain and status out (the SDK types call them required).
+      MailFromDomainAttributes: { 'failing.example': { BehaviorOnMXFailure: 'UseDefaultValue' } as never },
     });
     sesV1.on(GetIdentityDkimAttributesCommand).resolves({
       DkimAttributes: {
