@@ -42,11 +42,15 @@ export async function checkDkim(
   const reports = await Promise.all(plans.map((plan) => limiter.run(() => checkPlan(plan, probe, options.route53))));
   const repairer = options.autoRepair && options.route53 ? new Route53Repair(options.route53) : undefined;
   const repaired = repairer ? await Promise.all(reports.map((r) => repairer.apply(r))) : reports;
+  return { identities: inReportOrder(repaired), errors };
+}
+
+/** Reports worst first, then by name and region. */
+export function inReportOrder(reports: readonly IdentityReport[]): IdentityReport[] {
   const rank = (r: IdentityReport) => HEALTHS.indexOf(r.health);
-  repaired.sort(
+  return [...reports].sort(
     (a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region),
   );
-  return { identities: repaired, errors };
 }
 
 /**
