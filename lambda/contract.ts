@@ -71,6 +71,10 @@ export const MetricName = {
   RunCompleted: 'RunCompleted',
   /** Identities checked, one metric per health (dimension Health): the fleet's shape at a fixed cost. */
   IdentitiesByHealth: 'IdentitiesByHealth',
+  /** Identities with a custom MAIL FROM domain, by the health of its check (dimension Health). */
+  MailFromByHealth: 'MailFromByHealth',
+  /** Identities whose DMARC record was checked, by the health of that check (dimension Health). */
+  DmarcByHealth: 'DmarcByHealth',
   /** Listed identities a run did not reach before its deadline (the next run starts with them). */
   IdentitiesNotReached: 'IdentitiesNotReached',
   /** Identities checked with cached SES v2 attributes instead of a read this run. */

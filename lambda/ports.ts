@@ -135,6 +135,10 @@ export interface RunFigures {
   readonly identities: readonly IdentityReport[];
   /** Identities checked this run, by health (the whole fleet, not only those needing attention). */
   readonly healthCounts: Readonly<Partial<Record<IdentityReport['health'], number>>>;
+  /** Identities with a custom MAIL FROM domain checked this run, by that check's health. */
+  readonly mailFromHealthCounts?: Readonly<Partial<Record<IdentityReport['health'], number>>>;
+  /** Identities whose DMARC record was checked this run, by that check's health. */
+  readonly dmarcHealthCounts?: Readonly<Partial<Record<IdentityReport['health'], number>>>;
   /** Identities SES listed that this run did not reach before its deadline. */
   readonly notReached: number;
   /** Identities checked with cached SES attributes older than this run (not re-read). */

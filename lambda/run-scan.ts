@@ -118,17 +118,27 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
   });
   await lifecycle.load();
   const healthCounts: Partial<Record<Health, number>> = {};
+  const mailFromHealthCounts: Partial<Record<Health, number>> = {};
+  const dmarcHealthCounts: Partial<Record<Health, number>> = {};
   const attention: IdentityReport[] = [];
   const repair = options.autoRepair && options.route53 ? new Route53Repair(options.route53) : undefined;
 
   const onReport = async (report: IdentityReport) => {
     healthCounts[report.health] = (healthCounts[report.health] ?? 0) + 1;
-    if (!QUIET_HEALTHS.has(report.health)) {
-      attention.push(report);
+    const mailFromHealth = report.mailFrom?.health;
+    const dmarcHealth = report.dmarc?.health;
+    if (mailFromHealth) mailFromHealthCounts[mailFromHealth] = (mailFromHealthCounts[mailFromHealth] ?? 0) + 1;
+    if (dmarcHealth) dmarcHealthCounts[dmarcHealth] = (dmarcHealthCounts[dmarcHealth] ?? 0) + 1;
+    // Per-identity metrics follow DKIM's health only; a MAIL FROM or DMARC problem is logged all the same.
+    const dkimAttention = !QUIET_HEALTHS.has(report.health);
+    if (dkimAttention) attention.push(report);
+    if (dkimAttention || [mailFromHealth, dmarcHealth].some((h) => h && !QUIET_HEALTHS.has(h))) {
       deps.logger.info('identity needs attention', {
         identity: report.identity,
         region: report.region,
         health: report.health,
+        ...(mailFromHealth ? { mailFromHealth } : {}),
+        ...(dmarcHealth ? { dmarcHealth } : {}),
         report,
       });
     }
@@ -194,6 +204,8 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
   deps.metrics.record({
     identities: attention,
     healthCounts,
+    mailFromHealthCounts,
+    dmarcHealthCounts,
     hoursLeft: new Map(
       outcome.states
         .filter((s) => s.incident?.deadline && s.phase !== 'EXPIRED')

@@ -100,6 +100,17 @@ describe('DkimSentinelStack', () => {
     minimal.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('shows identities by MAIL FROM health and by DMARC health on the dashboard, from fleet counts', () => {
+    const body = JSON.stringify(minimal.findResources('AWS::CloudWatch::Dashboard'));
+
+    expect(body).toContain('Identities by MAIL FROM health');
+    expect(body).toContain('Identities by DMARC health');
+    // Searched by the Health dimension, never per identity.
+    expect(body).toMatch(/\{SesDkimSentinel,Health,service\} MetricName=\W+MailFromByHealth/);
+    expect(body).toMatch(/\{SesDkimSentinel,Health,service\} MetricName=\W+DmarcByHealth/);
+    expect(body).toContain('latest(mailFromHealth) as mailFrom');
+  });
+
   it('alarms when six runs in a row leave identities unreached (the fleet outgrew the SES rate), not on one', () => {
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'SesDkimSentinel',

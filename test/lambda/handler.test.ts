@@ -194,8 +194,15 @@ describe('the scanner handler', () => {
       'unverifiable.example eu-west-1 HealthLevel=1',
     ]);
     expect(
-      Object.fromEntries(firstRun.filter((e) => e.Health !== undefined).map((e) => [e.Health, e.IdentitiesByHealth])),
+      Object.fromEntries(
+        firstRun.filter((e) => e.IdentitiesByHealth !== undefined).map((e) => [e.Health, e.IdentitiesByHealth]),
+      ),
     ).toEqual({ FAILING: 1, UNKNOWN: 1, DISABLED: 1 });
+    // DMARC is counted for the whole fleet too (DNS answers nothing here: UNKNOWN); no custom MAIL FROM domain.
+    expect(
+      Object.fromEntries(firstRun.filter((e) => e.DmarcByHealth !== undefined).map((e) => [e.Health, e.DmarcByHealth])),
+    ).toEqual({ UNKNOWN: 3 });
+    expect(firstRun.filter((e) => e.MailFromByHealth !== undefined)).toEqual([]);
     for (const e of firstRun.filter((x) => x.Identity !== undefined)) {
       expect(e._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(
         expect.arrayContaining(['service', 'Identity', 'IdentityRegion']),
