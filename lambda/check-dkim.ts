@@ -1,12 +1,12 @@
 import { describeAwsError } from './describe-error';
 import { assessIdentity, HEALTHS, type IdentityReport } from './domain/assess-identity';
 import { changeCommand } from './domain/diagnose-route53';
-import { type DkimPlan, planDkimChecks } from './domain/expected-records';
+import { type DkimPlan, type MailAuthCheckOptions, planDkimChecks, withMailAuthPlans } from './domain/expected-records';
 import { digCommand, type Finding } from './domain/findings';
 import { visibleText } from './domain/markup-escape';
 import { Limiter } from './limiter';
 
-import type { DiscoveryError, DkimDnsProbe, HostedZoneSource, IdentitySource } from './ports';
+import type { DiscoveryError, HostedZoneSource, IdentityProbe, IdentitySource } from './ports';
 
 export type { DiscoveryError, IdentitySource } from './ports';
 
@@ -15,7 +15,7 @@ export interface CheckReport {
   readonly errors: readonly DiscoveryError[];
 }
 
-export interface CheckDkimOptions {
+export interface CheckDkimOptions extends MailAuthCheckOptions {
   /** Identity names (exact, case-insensitive) to leave out. */
   readonly ignore?: readonly string[];
   /** Identities probed at once; DNS concurrency is limited separately by the transport. @default 32 */
@@ -29,34 +29,48 @@ export interface CheckDkimOptions {
 /** The use case: discover → expect → probe → diagnose. Per-identity problems are data, never exceptions. */
 export async function checkDkim(
   source: IdentitySource,
-  probe: DkimDnsProbe,
+  probe: IdentityProbe,
   options: CheckDkimOptions = {},
 ): Promise<CheckReport> {
   const { identities, errors } = await source.listIdentities();
   const ignored = new Set((options.ignore ?? []).map((n) => n.toLowerCase()));
-  const plans = planDkimChecks(identities.filter((i) => !ignored.has(i.name.toLowerCase())));
+  const plans = withMailAuthPlans(
+    planDkimChecks(identities.filter((i) => !ignored.has(i.name.toLowerCase()))),
+    options,
+  );
   const limiter = new Limiter(options.concurrency ?? 32);
   const reports = await Promise.all(plans.map((plan) => limiter.run(() => checkPlan(plan, probe, options.route53))));
   const repairer = options.autoRepair && options.route53 ? new Route53Repair(options.route53) : undefined;
   const repaired = repairer ? await Promise.all(reports.map((r) => repairer.apply(r))) : reports;
-  const rank = (r: IdentityReport) => HEALTHS.indexOf(r.health);
-  repaired.sort(
-    (a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region),
-  );
-  return { identities: repaired, errors };
+  return { identities: inReportOrder(repaired), errors };
 }
 
-/** Probe one identity's records (and its Route 53 zones, when asked) and assess it. */
+/** Reports worst first, then by name and region. */
+export function inReportOrder(reports: readonly IdentityReport[]): IdentityReport[] {
+  const rank = (r: IdentityReport) => HEALTHS.indexOf(r.health);
+  return [...reports].sort(
+    (a, b) => rank(a) - rank(b) || a.identity.localeCompare(b.identity) || a.region.localeCompare(b.region),
+  );
+}
+
+/**
+ * Probe one identity's records (and its Route 53 zones, when asked) and assess it. The MAIL FROM and DMARC
+ * lookups of the plan are probed beside the DKIM records, whatever DKIM's health: a healthy DKIM setup says
+ * nothing about them.
+ */
 export async function checkPlan(
   plan: DkimPlan,
-  probe: DkimDnsProbe,
+  probe: IdentityProbe,
   route53?: HostedZoneSource,
 ): Promise<IdentityReport> {
   const domain = plan.records[0]?.domain;
-  const observation = domain ? await probe.observe(domain, plan.records) : undefined;
+  const [observation, mailAuth] = await Promise.all([
+    domain ? probe.observe(domain, plan.records) : undefined,
+    plan.mailAuth ? probe.observeMailAuth(plan.mailAuth) : undefined,
+  ]);
   const apex = observation?.zone.zone;
   const zones = domain && apex && route53 ? await route53.zonesFor(domain, apex) : undefined;
-  return assessIdentity(plan, observation && { ...observation, route53: zones });
+  return assessIdentity(plan, observation && { ...observation, route53: zones }, mailAuth);
 }
 
 /**

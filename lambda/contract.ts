@@ -23,6 +23,10 @@ export const ScannerEnv = {
   AutoRepair: 'DKIM_AUTO_REPAIR',
   SesRequestsPerSecond: 'DKIM_SES_REQUESTS_PER_SECOND',
   SesAttributeRefreshPerRun: 'DKIM_SES_ATTRIBUTE_REFRESH_PER_RUN',
+  /** `false` turns the custom MAIL FROM check (SES status, MX and SPF records) off. */
+  CheckMailFrom: 'DKIM_CHECK_MAIL_FROM',
+  /** `false` turns the DMARC check off. */
+  CheckDmarc: 'DKIM_CHECK_DMARC',
 } as const;
 
 /**
@@ -32,7 +36,13 @@ export const ScannerEnv = {
 export const STATE_TABLE = { partitionKey: 'key', timeToLive: 'expiresAt', itemType: 'itemType' } as const;
 
 /** The `itemType` values of the state table's non-identity items. */
-export const STATE_ITEM_TYPES = { lease: 'lease', cursor: 'cursor', attributes: 'attributes' } as const;
+export const STATE_ITEM_TYPES = {
+  lease: 'lease',
+  cursor: 'cursor',
+  attributes: 'attributes',
+  /** An identity's custom MAIL FROM domain as last read (only identities that have one). */
+  mailFrom: 'mailfrom',
+} as const;
 
 /**
  * One source of truth for metric names and dimensions: the Lambda emits them (EMF via Powertools) and the
@@ -61,6 +71,10 @@ export const MetricName = {
   RunCompleted: 'RunCompleted',
   /** Identities checked, one metric per health (dimension Health): the fleet's shape at a fixed cost. */
   IdentitiesByHealth: 'IdentitiesByHealth',
+  /** Identities with a custom MAIL FROM domain, by the health of its check (dimension Health). */
+  MailFromByHealth: 'MailFromByHealth',
+  /** Identities whose DMARC record was checked, by the health of that check (dimension Health). */
+  DmarcByHealth: 'DmarcByHealth',
   /** Listed identities a run did not reach before its deadline (the next run starts with them). */
   IdentitiesNotReached: 'IdentitiesNotReached',
   /** Identities checked with cached SES v2 attributes instead of a read this run. */

@@ -91,6 +91,7 @@ export async function handler(
         probe: new RenewingProbe(() => new DnsProber(transport, { resolvers: config.resolvers })),
         store,
         cache: ledger,
+        mailFromCache: ledger,
         cursors: ledger,
         lease: ledger,
         channels,
@@ -110,6 +111,8 @@ export async function handler(
         ignore: config.ignoreIdentities,
         context: alertContext,
         refreshPerRun: config.sesAttributeRefreshPerRun,
+        checkMailFrom: config.checkMailFrom,
+        checkDmarc: config.checkDmarc,
       },
     );
     return {

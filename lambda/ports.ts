@@ -8,8 +8,8 @@ import type { ExpectedRecord, MailAuthPlan } from './domain/expected-records';
 import type { IdentityState } from './domain/lifecycle';
 import type { MailAuthObservation } from './domain/mail-auth-observations';
 import type { RenderedAlert } from './domain/render-alert';
-import type { SesIdentity } from './domain/ses-identity';
-import type { CachedSesAttributes, SesV1DkimAttributes } from './domain/ses-v1';
+import type { SesIdentity, SesV1MailFromAttributes } from './domain/ses-identity';
+import type { CachedMailFrom, CachedSesAttributes, SesV1DkimAttributes } from './domain/ses-v1';
 
 /** Another invocation wrote this identity's state first: re-read and decide again. */
 export class StaleStateError extends Error {
@@ -68,6 +68,8 @@ export interface SesDirectory {
   listPage(nextToken: string | undefined): Promise<IdentityNamePage>;
   /** v1 DKIM attributes of up to 100 identities; a name missing from the map is unknown. */
   dkimAttributes(names: readonly string[]): Promise<ReadonlyMap<string, SesV1DkimAttributes>>;
+  /** v1 custom MAIL FROM attributes of up to 100 identities; a name missing from the map is unknown. */
+  mailFromAttributes(names: readonly string[]): Promise<ReadonlyMap<string, SesV1MailFromAttributes>>;
   /** The full v2 view of one identity; undefined when SES no longer has it. */
   emailIdentity(name: string): Promise<SesIdentity | undefined>;
   /** Calls made so far (every attempt), for metrics and the benchmark. */
@@ -78,6 +80,16 @@ export interface SesDirectory {
 export interface AttributeCache {
   load(region: string): Promise<Map<string, CachedSesAttributes>>;
   save(entry: CachedSesAttributes): Promise<void>;
+}
+
+/**
+ * Custom MAIL FROM domains kept between runs, per region: only identities that have one get an entry, and
+ * it is written only when it changes (or grows old), never once per identity and run.
+ */
+export interface MailFromCache {
+  loadMailFrom(region: string): Promise<Map<string, CachedMailFrom>>;
+  saveMailFrom(entry: CachedMailFrom): Promise<void>;
+  removeMailFrom(region: string, name: string): Promise<void>;
 }
 
 /** Where a cut-short run stopped in a region, so the next run starts there. */
@@ -106,6 +118,9 @@ export interface MailAuthProbe {
   observeMailAuth(plan: MailAuthPlan): Promise<MailAuthObservation>;
 }
 
+/** Everything the checks probe: an identity's DKIM records, and its MAIL FROM and DMARC records. */
+export type IdentityProbe = DkimDnsProbe & MailAuthProbe;
+
 /** The port the engine uses to read (and, when allowed, change) the account's hosted zones. */
 export interface HostedZoneSource {
   /** Public hosted zones named `domain` or any parent down to `apex`, with their DKIM records (cached per run). */
@@ -120,6 +135,10 @@ export interface RunFigures {
   readonly identities: readonly IdentityReport[];
   /** Identities checked this run, by health (the whole fleet, not only those needing attention). */
   readonly healthCounts: Readonly<Partial<Record<IdentityReport['health'], number>>>;
+  /** Identities with a custom MAIL FROM domain checked this run, by that check's health. */
+  readonly mailFromHealthCounts?: Readonly<Partial<Record<IdentityReport['health'], number>>>;
+  /** Identities whose DMARC record was checked this run, by that check's health. */
+  readonly dmarcHealthCounts?: Readonly<Partial<Record<IdentityReport['health'], number>>>;
   /** Identities SES listed that this run did not reach before its deadline. */
   readonly notReached: number;
   /** Identities checked with cached SES attributes older than this run (not re-read). */

@@ -1,6 +1,7 @@
 import type { IdentityObservation } from './domain/assess-identity';
-import type { ExpectedRecord } from './domain/expected-records';
-import type { DkimDnsProbe } from './ports';
+import type { ExpectedRecord, MailAuthPlan } from './domain/expected-records';
+import type { MailAuthObservation } from './domain/mail-auth-observations';
+import type { IdentityProbe } from './ports';
 
 /**
  * A DNS probe whose caches are renewed every so many identities. The prober keeps every zone and answer
@@ -8,8 +9,8 @@ import type { DkimDnsProbe } from './ports';
  * than 100 MiB. Identities are scanned in zone order, so those sharing a zone are almost always probed by
  * the same generation and still share its work.
  */
-export class RenewingProbe implements DkimDnsProbe {
-  private current: DkimDnsProbe;
+export class RenewingProbe implements IdentityProbe {
+  private current: IdentityProbe;
   private observed = 0;
   /** Probes created so far. */
   generations = 1;
@@ -19,7 +20,7 @@ export class RenewingProbe implements DkimDnsProbe {
    * @param identitiesPerProbe identities one probe serves before the next takes over @default 1000
    */
   constructor(
-    private readonly create: () => DkimDnsProbe,
+    private readonly create: () => IdentityProbe,
     private readonly identitiesPerProbe = 1000,
   ) {
     this.current = create();
@@ -34,5 +35,10 @@ export class RenewingProbe implements DkimDnsProbe {
     }
     this.observed++;
     return this.current.observe(domain, records);
+  }
+
+  /** On the current probe, without counting: it goes with the identity `observe` just counted. */
+  observeMailAuth(plan: MailAuthPlan): Promise<MailAuthObservation> {
+    return this.current.observeMailAuth(plan);
   }
 }

@@ -8,8 +8,9 @@ import type {
   AlertChannel,
   AttributeCache,
   DiscoveryError,
-  DkimDnsProbe,
   HostedZoneSource,
+  IdentityProbe,
+  MailFromCache,
   RunLease,
   RunLogger,
   RunMetrics,
@@ -24,9 +25,11 @@ export type { RunLogger } from './ports';
 export interface ScanDependencies {
   /** One per monitored region, each with its own SES rate budget. */
   readonly directories: readonly SesDirectory[];
-  readonly probe: DkimDnsProbe;
+  readonly probe: IdentityProbe;
   readonly store: StateStore;
   readonly cache?: AttributeCache;
+  /** Custom MAIL FROM domains kept between runs (then MAIL FROM attributes are read in a rolling slice). */
+  readonly mailFromCache?: MailFromCache;
   readonly cursors?: ScanCursorStore;
   /** Keeps runs from overlapping. @default - no lease (tests, a single caller) */
   readonly lease?: RunLease;
@@ -52,6 +55,10 @@ export interface ScanOptions {
   readonly refreshPerRun?: number;
   /** Stop starting work with this much time left. @default 90000 */
   readonly stopMarginMs?: number;
+  /** Check custom MAIL FROM domains. @default true */
+  readonly checkMailFrom?: boolean;
+  /** Check DMARC records. @default true */
+  readonly checkDmarc?: boolean;
 }
 
 /** What one run did. */
@@ -111,17 +118,27 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
   });
   await lifecycle.load();
   const healthCounts: Partial<Record<Health, number>> = {};
+  const mailFromHealthCounts: Partial<Record<Health, number>> = {};
+  const dmarcHealthCounts: Partial<Record<Health, number>> = {};
   const attention: IdentityReport[] = [];
   const repair = options.autoRepair && options.route53 ? new Route53Repair(options.route53) : undefined;
 
   const onReport = async (report: IdentityReport) => {
     healthCounts[report.health] = (healthCounts[report.health] ?? 0) + 1;
-    if (!QUIET_HEALTHS.has(report.health)) {
-      attention.push(report);
+    const mailFromHealth = report.mailFrom?.health;
+    const dmarcHealth = report.dmarc?.health;
+    if (mailFromHealth) mailFromHealthCounts[mailFromHealth] = (mailFromHealthCounts[mailFromHealth] ?? 0) + 1;
+    if (dmarcHealth) dmarcHealthCounts[dmarcHealth] = (dmarcHealthCounts[dmarcHealth] ?? 0) + 1;
+    // Per-identity metrics follow DKIM's health only; a MAIL FROM or DMARC problem is logged all the same.
+    const dkimAttention = !QUIET_HEALTHS.has(report.health);
+    if (dkimAttention) attention.push(report);
+    if (dkimAttention || [mailFromHealth, dmarcHealth].some((h) => h && !QUIET_HEALTHS.has(h))) {
       deps.logger.info('identity needs attention', {
         identity: report.identity,
         region: report.region,
         health: report.health,
+        ...(mailFromHealth ? { mailFromHealth } : {}),
+        ...(dmarcHealth ? { dmarcHealth } : {}),
         report,
       });
     }
@@ -134,6 +151,7 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
           directory,
           probe: deps.probe,
           cache: deps.cache,
+          mailFromCache: deps.mailFromCache,
           cursors: deps.cursors,
           route53: options.route53,
           repair,
@@ -141,7 +159,13 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
           remainingMs: deps.remainingMs,
           logger: deps.logger,
         },
-        { ignore: options.ignore, refreshPerRun: options.refreshPerRun, stopMarginMs: options.stopMarginMs },
+        {
+          ignore: options.ignore,
+          refreshPerRun: options.refreshPerRun,
+          stopMarginMs: options.stopMarginMs,
+          checkMailFrom: options.checkMailFrom,
+          checkDmarc: options.checkDmarc,
+        },
         onReport,
       ),
     ),
@@ -180,6 +204,8 @@ async function scanAll(deps: ScanDependencies, options: ScanOptions, started: nu
   deps.metrics.record({
     identities: attention,
     healthCounts,
+    mailFromHealthCounts,
+    dmarcHealthCounts,
     hoursLeft: new Map(
       outcome.states
         .filter((s) => s.incident?.deadline && s.phase !== 'EXPIRED')

@@ -20,6 +20,10 @@ export interface ScannerConfig {
   readonly sesRequestsPerSecond: number;
   /** SES v2 reads per region and run that refresh cached attributes (the rolling slice). */
   readonly sesAttributeRefreshPerRun: number;
+  /** Check custom MAIL FROM domains (SES status, MX and SPF). */
+  readonly checkMailFrom: boolean;
+  /** Check the DMARC record of each identity's domain. */
+  readonly checkDmarc: boolean;
 }
 
 /** A deployment mistake: the message names the variable, the value and what was expected. */
@@ -89,6 +93,8 @@ export function readScannerConfig(env: NodeJS.ProcessEnv): ScannerConfig {
     autoRepair: env[ScannerEnv.AutoRepair] === 'true',
     sesRequestsPerSecond: whole(ScannerEnv.SesRequestsPerSecond, 1, 1, 50),
     sesAttributeRefreshPerRun: whole(ScannerEnv.SesAttributeRefreshPerRun, 20, 0, 1000),
+    checkMailFrom: env[ScannerEnv.CheckMailFrom] !== 'false',
+    checkDmarc: env[ScannerEnv.CheckDmarc] !== 'false',
     lifecycle: {
       graceDays: whole(ScannerEnv.GraceDays, 5, 1, 30),
       reminderHours: [...reminderHours].sort((a, b) => b - a),

@@ -125,6 +125,7 @@ export async function handler(
         probe: new DnsProber(transport, { resolvers: config.resolvers }),
         store,
         cache: ledger,
+        mailFromCache: ledger,
         cursors: ledger,
         lease: ledger,
         channels,
@@ -152,6 +153,8 @@ export async function handler(
         ignore: config.ignoreIdentities,
         context: { graceDays: config.lifecycle.graceDays },
         refreshPerRun: config.sesAttributeRefreshPerRun,
+        checkMailFrom: config.checkMailFrom,
+        checkDmarc: config.checkDmarc,
       },
     );
   } finally {

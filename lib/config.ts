@@ -39,6 +39,10 @@ export interface DkimSentinelSettings {
   readonly sesRequestsPerSecond: number;
   /** Cached SES v2 attributes refreshed per region and run: each is at most ceil(identities / this) runs old. */
   readonly sesAttributeRefreshPerRun: number;
+  /** Check each custom MAIL FROM domain: SES's MAIL FROM status and its MX and SPF records. */
+  readonly mailFromCheck: boolean;
+  /** Check the DMARC record that applies to each identity's domain. */
+  readonly dmarcCheck: boolean;
   /**
    * Central mode (`organization=true` or `accounts=...`): one deployment scans many accounts through a
    * read-only member role. @default - single-account mode (undefined)
@@ -96,6 +100,8 @@ export const SETTING_KEYS = [
   'autoRepairZoneIds',
   'sesRequestsPerSecond',
   'sesAttributeRefreshPerRun',
+  'mailFromCheck',
+  'dmarcCheck',
   'organization',
   'accounts',
   'ignoreAccounts',
@@ -355,6 +361,8 @@ export function resolveSettings(options: DkimSentinelOptions, defaults: { region
     autoRepairZoneIds,
     sesRequestsPerSecond: toInteger('sesRequestsPerSecond', options.sesRequestsPerSecond, 1, 1, 50),
     sesAttributeRefreshPerRun: toInteger('sesAttributeRefreshPerRun', options.sesAttributeRefreshPerRun, 20, 0, 1000),
+    mailFromCheck: toBoolean('mailFromCheck', options.mailFromCheck, true),
+    dmarcCheck: toBoolean('dmarcCheck', options.dmarcCheck, true),
     central,
   };
 }

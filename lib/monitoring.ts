@@ -191,6 +191,12 @@ export class DkimMonitoring extends Construct {
         label,
         period,
       });
+    const byHealth = (name: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACE},${Dimension.Health},${Dimension.Service}} MetricName="${name}"', 'Maximum', ${period.toSeconds()})`,
+        label: '',
+        period,
+      });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(7),
       widgets: [
@@ -227,7 +233,7 @@ export class DkimMonitoring extends Construct {
             view: cloudwatch.LogQueryVisualizationType.TABLE,
             queryLines: [
               "filter message = 'identity needs attention'",
-              'stats latest(health) as health, latest(@timestamp) as seen by identity, region',
+              'stats latest(health) as health, latest(mailFromHealth) as mailFrom, latest(dmarcHealth) as dmarc, latest(@timestamp) as seen by identity, region',
               'sort seen desc',
               'limit 100',
             ],
@@ -275,6 +281,20 @@ export class DkimMonitoring extends Construct {
               runMetric(MetricName.RunDuration, period, 'Maximum').with({ label: 'duration (ms)' }),
               runMetric(MetricName.DnsQueries, period).with({ label: 'DNS queries' }),
             ],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Identities by MAIL FROM health (custom MAIL FROM domains)',
+            left: [byHealth(MetricName.MailFromByHealth)],
+            leftYAxis: { min: 0 },
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Identities by DMARC health',
+            left: [byHealth(MetricName.DmarcByHealth)],
+            leftYAxis: { min: 0 },
             width: 12,
           }),
         ],

@@ -124,6 +124,8 @@ export class DkimScanner extends Construct {
         [ScannerEnv.AutoRepair]: String(settings.autoRepair),
         [ScannerEnv.SesRequestsPerSecond]: String(settings.sesRequestsPerSecond),
         [ScannerEnv.SesAttributeRefreshPerRun]: String(settings.sesAttributeRefreshPerRun),
+        [ScannerEnv.CheckMailFrom]: String(settings.mailFromCheck),
+        [ScannerEnv.CheckDmarc]: String(settings.dmarcCheck),
         ...(props.slackWebhookSecret ? { [ScannerEnv.SlackWebhookSecretArn]: props.slackWebhookSecret.secretArn } : {}),
         ...(central ? centralEnvironment(central) : {}),
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
@@ -188,12 +190,17 @@ export class DkimScanner extends Construct {
   /** Single-account mode: SES and Route 53 of this account, read-only unless autoRepair. */
   private allowReadingThisAccount(role: iam.Role, settings: DkimSentinelSettings): void {
     const stack = Stack.of(this);
-    // SES read-only. The list actions and the v1 batch read (100 identities a call) support no
+    // SES read-only. The list actions and the v1 batch reads (100 identities a call) support no
     // resource-level permissions (resource "*"), so they are confined to the monitored regions with a
-    // condition; GetEmailIdentity is scoped to identity ARNs.
+    // condition; GetEmailIdentity is scoped to identity ARNs. The MAIL FROM batch read only with its check.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['ses:ListEmailIdentities', 'ses:ListIdentities', 'ses:GetIdentityDkimAttributes'],
+        actions: [
+          'ses:ListEmailIdentities',
+          'ses:ListIdentities',
+          'ses:GetIdentityDkimAttributes',
+          ...(settings.mailFromCheck ? ['ses:GetIdentityMailFromDomainAttributes'] : []),
+        ],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:RequestedRegion': [...settings.regions] } },
       }),
@@ -212,7 +219,7 @@ export class DkimScanner extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:
-        'ses:ListEmailIdentities, ses:ListIdentities and ses:GetIdentityDkimAttributes support no resource-level permissions; the statement is limited to the monitored regions by aws:RequestedRegion.',
+        'ses:ListEmailIdentities, ses:ListIdentities, ses:GetIdentityDkimAttributes and ses:GetIdentityMailFromDomainAttributes support no resource-level permissions; the statement is limited to the monitored regions by aws:RequestedRegion.',
     });
     for (const region of settings.regions) {
       Validations.of(role).acknowledge({

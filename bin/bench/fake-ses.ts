@@ -1,12 +1,13 @@
 /**
  * A mocked SES region for the scale benchmark and the discovery tests: SES v1 (`ListIdentities`,
- * `GetIdentityDkimAttributes`) and v2 (`GetEmailIdentity`) clients answering like the real APIs (field
- * names, CamelCase v1 enums, pagination, 100-identity batches), and enforcing SES's documented rate of one
- * request per second per region, v1 and v2 together, on a simulated clock: a faster call is throttled
- * (`Throttling` for v1, `TooManyRequestsException` for v2).
+ * `GetIdentityDkimAttributes`, `GetIdentityMailFromDomainAttributes`) and v2 (`GetEmailIdentity`) clients
+ * answering like the real APIs (field names, CamelCase v1 enums, pagination, 100-identity batches), and
+ * enforcing SES's documented rate of one request per second per region, v1 and v2 together, on a simulated
+ * clock: a faster call is throttled (`Throttling` for v1, `TooManyRequestsException` for v2).
  */
 import {
   GetIdentityDkimAttributesCommand,
+  GetIdentityMailFromDomainAttributesCommand,
   ListIdentitiesCommand,
   SESClient,
   SESServiceException,
@@ -65,6 +66,12 @@ export interface FakeIdentity {
   readonly kind: FakeKind;
   /** v1 spelling. @default Success */
   readonly status?: 'Success' | 'Pending' | 'Failed' | 'TemporaryFailure' | 'NotStarted';
+  /** A custom MAIL FROM domain, v1 spelling. @default - none (SES's own) */
+  readonly mailFrom?: {
+    readonly domain: string;
+    readonly status: 'Pending' | 'Success' | 'Failed' | 'TemporaryFailure';
+    readonly behavior?: 'UseDefaultValue' | 'RejectMessage';
+  };
 }
 
 export { easyTokens };
@@ -75,6 +82,13 @@ const V2_STATUS = {
   Failed: 'FAILED',
   TemporaryFailure: 'TEMPORARY_FAILURE',
   NotStarted: 'NOT_STARTED',
+} as const;
+
+const V2_MAIL_FROM_STATUS = {
+  Pending: 'PENDING',
+  Success: 'SUCCESS',
+  Failed: 'FAILED',
+  TemporaryFailure: 'TEMPORARY_FAILURE',
 } as const;
 
 export interface FakeSesOptions {
@@ -92,7 +106,7 @@ export interface FakeSesOptions {
 export class FakeSesRegion {
   readonly v1: SESClient;
   readonly v2: SESv2Client;
-  readonly calls = { list: 0, dkim: 0, get: 0, throttled: 0 };
+  readonly calls = { list: 0, dkim: 0, mailFrom: 0, get: 0, throttled: 0 };
   readonly identities = new Map<string, FakeIdentity>();
   private tokens = 1;
   private last = 0;
@@ -144,6 +158,26 @@ export class FakeSesRegion {
       }
       return { DkimAttributes: map, $metadata: { httpStatusCode: 200 } };
     });
+    v1.on(GetIdentityMailFromDomainAttributesCommand).callsFake((input) => {
+      this.admit('v1');
+      this.calls.mailFrom++;
+      const asked: string[] = input.Identities ?? [];
+      if (asked.length > 100) throw this.error('v1', 'InvalidParameterValue', 'Too many identities');
+      const map: Record<string, unknown> = {};
+      for (const name of asked) {
+        const identity = this.identities.get(name);
+        if (!identity) continue;
+        // SES lists every identity asked about; one without a custom domain has no MailFromDomain.
+        map[name] = identity.mailFrom
+          ? {
+              MailFromDomain: identity.mailFrom.domain,
+              MailFromDomainStatus: identity.mailFrom.status,
+              BehaviorOnMXFailure: identity.mailFrom.behavior ?? 'UseDefaultValue',
+            }
+          : { BehaviorOnMXFailure: 'UseDefaultValue' };
+      }
+      return { MailFromDomainAttributes: map, $metadata: { httpStatusCode: 200 } };
+    });
     v2.on(GetEmailIdentityCommand).callsFake((input) => {
       this.admit('v2');
       this.calls.get++;
@@ -179,7 +213,14 @@ export class FakeSesRegion {
         CurrentSigningKeyLength: 'RSA_2048_BIT',
         LastKeyGenerationTimestamp: new Date('2026-11-01T00:00:00Z'),
       },
-      MailFromAttributes: { BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' },
+      MailFromAttributes: identity.mailFrom
+        ? {
+            MailFromDomain: identity.mailFrom.domain,
+            MailFromDomainStatus: V2_MAIL_FROM_STATUS[identity.mailFrom.status],
+            BehaviorOnMxFailure:
+              identity.mailFrom.behavior === 'RejectMessage' ? 'REJECT_MESSAGE' : 'USE_DEFAULT_VALUE',
+          }
+        : { BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' },
       Policies: {},
       Tags: [],
       VerificationInfo: {

@@ -10,8 +10,8 @@ import { DnsProber } from '../../lambda/adapters/dns/dkim-dns-prober';
 import { DnsTransport } from '../../lambda/adapters/dns/dns-transport';
 import { SesRegionDirectory } from '../../lambda/adapters/ses-directory';
 import type { IdentityState } from '../../lambda/domain/lifecycle';
-import type { CachedSesAttributes } from '../../lambda/domain/ses-v1';
-import type { AttributeCache, RunFigures, ScanCursorStore, StateStore } from '../../lambda/ports';
+import type { CachedMailFrom, CachedSesAttributes } from '../../lambda/domain/ses-v1';
+import type { AttributeCache, MailFromCache, RunFigures, ScanCursorStore, StateStore } from '../../lambda/ports';
 import { StaleStateError } from '../../lambda/ports';
 import { RenewingProbe } from '../../lambda/renewing-probe';
 import { runScan } from '../../lambda/run-scan';
@@ -34,9 +34,10 @@ export function sesFleet(count: number): FakeIdentity[] {
 }
 
 /** The state table in memory (conditional on versions, like DynamoDbStateStore). */
-class MemoryStateStore implements StateStore, AttributeCache, ScanCursorStore {
+class MemoryStateStore implements StateStore, AttributeCache, MailFromCache, ScanCursorStore {
   readonly states = new Map<string, IdentityState>();
   readonly attributes = new Map<string, CachedSesAttributes>();
+  readonly mailFrom = new Map<string, CachedMailFrom>();
   writes = 0;
   async get(key: string) {
     return this.states.get(key);
@@ -59,6 +60,17 @@ class MemoryStateStore implements StateStore, AttributeCache, ScanCursorStore {
   async save(entry: CachedSesAttributes) {
     this.writes++;
     this.attributes.set(entry.name, entry);
+  }
+  async loadMailFrom() {
+    return new Map(this.mailFrom);
+  }
+  async saveMailFrom(entry: CachedMailFrom) {
+    this.writes++;
+    this.mailFrom.set(entry.name, entry);
+  }
+  async removeMailFrom(_region: string, name: string) {
+    this.writes++;
+    this.mailFrom.delete(name);
   }
   async getCursor() {
     return undefined;
@@ -105,6 +117,7 @@ export async function sesScanBench(count: number, port: number): Promise<number>
       ),
       store,
       cache: store,
+      mailFromCache: store,
       cursors: store,
       channels: [{ name: 'bench', send: async () => undefined }],
       metrics: {
@@ -142,13 +155,13 @@ export async function sesScanBench(count: number, port: number): Promise<number>
   clearInterval(sampler);
   transport.close();
   const seconds = clock.now() / 1000;
-  const calls = region.calls.list + region.calls.dkim + region.calls.get;
+  const calls = region.calls.list + region.calls.dkim + region.calls.mailFrom + region.calls.get;
   // Dropped: neither checked nor reported as a discovery error (an error is reported, so not silent).
   const dropped = count - outcome.checked - outcome.errors.filter((e) => e.identity).length;
   const health = figures?.healthCounts ?? {};
   const lines = [
     `ses-scan: ${count} identities, ${calls} SES calls, ${seconds.toFixed(0)} simulated s, ${dropped} dropped`,
-    `  SES calls           ${region.calls.list} ListIdentities, ${region.calls.dkim} GetIdentityDkimAttributes, ${region.calls.get} GetEmailIdentity; ${region.calls.throttled} throttled`,
+    `  SES calls           ${region.calls.list} ListIdentities, ${region.calls.dkim} GetIdentityDkimAttributes, ${region.calls.mailFrom} GetIdentityMailFromDomainAttributes, ${region.calls.get} GetEmailIdentity; ${region.calls.throttled} throttled`,
     `  checked             ${outcome.checked} (${Object.entries(health)
       .map(([h, n]) => `${h} ${n}`)
       .join(', ')}); ${outcome.notReached} not reached; ${outcome.errors.length} discovery errors`,

@@ -1,7 +1,7 @@
 /**
  * The demo's simulated DNS: a root, an `example.` registry, a signing-key zone standing in for
  * dkim.amazonses.com, two DNS providers, and the domains of the bundled identities, each reproducing a
- * real misconfiguration. Addresses are 127.0.53.x; nothing leaves the machine. The public resolvers
+ * real misconfiguration, with DMARC records (and, for two identities, a custom MAIL FROM domain). Addresses are 127.0.53.x; nothing leaves the machine. The public resolvers
  * validate DNSSEC wherever a parent holds a DS, as real public resolvers do.
  */
 import type { DnsEndpoint } from '../../lambda/adapters/dns/dns-transport';
@@ -48,7 +48,22 @@ export const DEMO_TOKENS = {
     'd7s8r9e0c1o2r3d4l5e6f7t8b9e0h1i2',
     'n3d4k5e6y7s8n9o0w0m1a2t3c4h5e6s7',
   ],
+  newsletter: [
+    'n1e2w3s4l5e6t7t8e9r0m1x2l3o4s5t6',
+    'f7e8e9d0b1a2c3k4s5m6t7p8q9r0s1t2',
+    'u3v4w5x6y7z8a9b0c1d2e3f4g5h6i7j8',
+  ],
+  shop: ['s2h3o4p5b6o7u8n9c0e1m2a3i4l5f6r7', 'o8m9d0o1m2a3i4n5k6e7y8s9o0k1a2b3', 'c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8r9'],
 };
+
+/** The MX SES expects at a custom MAIL FROM domain of an identity in eu-west-1. */
+const SES_FEEDBACK_MX = { preference: 10, exchange: 'feedback-smtp.eu-west-1.amazonses.com' };
+const SES_SPF = 'v=spf1 include:amazonses.com ~all';
+const dmarc = (policy: 'reject' | 'quarantine' | 'none', domain: string): [string, 'TXT', string] => [
+  '_dmarc',
+  'TXT',
+  `v=DMARC1; p=${policy}; rua=mailto:dmarc-reports@${domain}`,
+];
 
 const KEY = (seed: number) => `v=DKIM1; k=rsa; p=${Buffer.alloc(294, seed).toString('base64')}`;
 
@@ -79,7 +94,11 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
   const oldProviderKey = seededSigningKey('old provider');
   const now = Math.floor(Date.now() / 1000);
   const migrated = signZone(
-    zone('migrated.example', [...apexNsOf(providerA), ...easyDkim(DEMO_TOKENS.migrated)]),
+    zone('migrated.example', [
+      ...apexNsOf(providerA),
+      ...easyDkim(DEMO_TOKENS.migrated),
+      dmarc('reject', 'migrated.example'),
+    ]),
     seededSigningKey('provider A'),
     { inception: now - 3600, expiration: now + 14 * 86_400 },
   );
@@ -92,9 +111,18 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
     ['ns2.provider-a', 'A', at(11)],
     ['ns1.provider-b', 'A', at(20)],
     ['ns-old.legacy-dns', 'A', at(21)],
-    ...['healthy', 'typo', 'proxied', 'doubled', 'byodkim', 'underscore', 'appended', 'swapped'].flatMap((d) =>
-      delegate(d, providerA),
-    ),
+    ...[
+      'healthy',
+      'typo',
+      'proxied',
+      'doubled',
+      'byodkim',
+      'underscore',
+      'appended',
+      'swapped',
+      'newsletter',
+      'shop',
+    ].flatMap((d) => delegate(d, providerA)),
     // Incident 2: the domain moved to provider B, but the registrar still lists the old provider too.
     ...delegate('moved', ['ns1.provider-b.example', 'ns-old.legacy-dns.example']),
     // A move with DNSSEC on: provider A signs with its own key, the registrar still has the old provider's DS.
@@ -105,6 +133,8 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
   const keys = zone('amazonses.com', [
     ['@', 'NS', 'ns'],
     ['ns', 'A', at(3)],
+    // What `include:amazonses.com` in a MAIL FROM domain's SPF record reaches (SES's own, shortened).
+    ['@', 'TXT', 'v=spf1 ip4:199.255.192.0/22 ip4:199.127.232.0/22 ip4:54.240.0.0/18 -all'],
     ...allTokens.map((t, i): [string, 'TXT', string] => [`${t}.dkim`, 'TXT', KEY(i + 1)]),
   ]);
   const apexNs = (servers: string[]): [string, 'NS', string][] => servers.map((s) => ['@', 'NS', `${s}.`]);
@@ -115,12 +145,18 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
   const [a1, ...aRest] = DEMO_TOKENS.appended as [string, string, string];
   const [s1, s2, s3] = DEMO_TOKENS.swapped as [string, string, string];
   const providerAZones: Zone[] = [
-    zone('healthy.example', [...apexNs(providerA), ...easyDkim(DEMO_TOKENS.healthy)]),
+    zone('healthy.example', [
+      ...apexNs(providerA),
+      ...easyDkim(DEMO_TOKENS.healthy),
+      dmarc('reject', 'healthy.example'),
+    ]),
     // Incident 1: one of three values mistyped by hand (two characters swapped).
     zone('typo.example', [
       ...apexNs(providerA),
       ...easyDkim([t1, t2]),
       [`${t3}._domainkey`, 'CNAME', `${t3.slice(0, 10)}${t3[11]}${t3[10]}${t3.slice(12)}.dkim.amazonses.com.`],
+      // SES has stopped signing: with p=reject and SES's own MAIL FROM, receivers reject its mail.
+      dmarc('reject', 'typo.example'),
     ]),
     // A CDN proxy in front of the record: the name answers addresses instead of the CNAME.
     zone('proxied.example', [
@@ -128,43 +164,73 @@ export async function startDemoWorld(port: number): Promise<DemoWorld> {
       ...easyDkim(pRest),
       [`${p1}._domainkey`, 'A', '104.16.132.229'],
       [`${p1}._domainkey`, 'A', '104.16.133.229'],
+      dmarc('quarantine', 'proxied.example'),
     ]),
     // The console appended the domain to a name that already had it.
     zone('doubled.example', [
       ...apexNs(providerA),
       ...easyDkim(dRest),
       [`${d1}._domainkey.doubled.example.doubled.example.`, 'CNAME', `${d1}.dkim.amazonses.com.`],
+      dmarc('quarantine', 'doubled.example'),
     ]),
-    zone('byodkim.example', [...apexNs(providerA), ['mail2026._domainkey', 'TXT', KEY(99)]]),
+    // Still only watching: p=none (noted, never an alarm).
+    zone('byodkim.example', [
+      ...apexNs(providerA),
+      ['mail2026._domainkey', 'TXT', KEY(99)],
+      dmarc('none', 'byodkim.example'),
+    ]),
     // Near misses of a name: the underscore of _domainkey left out; a value entered without its final dot
     // (the zone appended to the target); two records' tokens swapped between names.
     zone('underscore.example', [
       ...apexNs(providerA),
       ...easyDkim(uRest),
       [`${u1}.domainkey`, 'CNAME', `${u1}.dkim.amazonses.com.`],
+      dmarc('reject', 'underscore.example'),
     ]),
     zone('appended.example', [
       ...apexNs(providerA),
       ...easyDkim(aRest),
       [`${a1}._domainkey`, 'CNAME', `${a1}.dkim.amazonses.com.appended.example.`],
+      dmarc('quarantine', 'appended.example'),
     ]),
     zone('swapped.example', [
       ...apexNs(providerA),
       [`${s1}._domainkey`, 'CNAME', `${s2}.dkim.amazonses.com.`],
       [`${s2}._domainkey`, 'CNAME', `${s1}.dkim.amazonses.com.`],
       ...easyDkim([s3]),
+      dmarc('reject', 'swapped.example'),
     ]),
     migrated,
+    // A custom MAIL FROM domain whose MX was deleted in a DNS clean-up: DKIM is fine, but SES has marked the
+    // MAIL FROM setup TEMPORARY_FAILURE and sends from its own domain (SPF no longer aligned).
+    zone('newsletter.example', [
+      ...apexNs(providerA),
+      ...easyDkim(DEMO_TOKENS.newsletter),
+      ['mail', 'TXT', SES_SPF],
+      dmarc('quarantine', 'newsletter.example'),
+    ]),
+    // A custom MAIL FROM domain set up right: one MX to SES's feedback host and SES's SPF include.
+    zone('shop.example', [
+      ...apexNs(providerA),
+      ...easyDkim(DEMO_TOKENS.shop),
+      ['bounce', 'MX', SES_FEEDBACK_MX],
+      ['bounce', 'TXT', SES_SPF],
+      dmarc('reject', 'shop.example'),
+    ]),
   ];
   const movedNew = zone(
     'moved.example',
-    [...apexNs(['ns1.provider-b.example', 'ns-old.legacy-dns.example']), ...easyDkim(DEMO_TOKENS.moved)],
+    [
+      ...apexNs(['ns1.provider-b.example', 'ns-old.legacy-dns.example']),
+      ...easyDkim(DEMO_TOKENS.moved),
+      dmarc('reject', 'moved.example'),
+    ],
     2026112301,
     'ns1.provider-b.example',
   );
   const movedOld = zone(
     'moved.example',
-    [...apexNs(['ns-old.legacy-dns.example']), ...easyDkim(DEMO_TOKENS.oldMoved)],
+    [...apexNs(['ns-old.legacy-dns.example']), ...easyDkim(DEMO_TOKENS.oldMoved), dmarc('reject', 'moved.example')],
     2024031502,
     'ns-old.legacy-dns.example',
   );

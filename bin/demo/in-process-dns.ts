@@ -20,12 +20,25 @@ import {
 } from '../../lambda/domain/dnssec';
 import { type SignatureWindow, type SigningKey, signRrset } from './dnssec-signer';
 
-export type RecordData = string | string[] | { mname: string; serial: number } | DsRecord | DnskeyRecord | RrsigRecord;
+/** An MX record's data (a custom MAIL FROM domain's feedback host). */
+export interface MxData {
+  readonly preference: number;
+  readonly exchange: string;
+}
+
+export type RecordData =
+  | string
+  | string[]
+  | { mname: string; serial: number }
+  | MxData
+  | DsRecord
+  | DnskeyRecord
+  | RrsigRecord;
 
 /** One resource record; names are absolute, without the trailing dot. */
 export interface ZoneRecord {
   readonly name: string;
-  readonly type: 'A' | 'AAAA' | 'NS' | 'CNAME' | 'TXT' | 'SOA' | 'DS' | 'DNSKEY' | 'RRSIG';
+  readonly type: 'A' | 'AAAA' | 'NS' | 'CNAME' | 'MX' | 'TXT' | 'SOA' | 'DS' | 'DNSKEY' | 'RRSIG';
   readonly data: RecordData;
 }
 
@@ -35,7 +48,8 @@ export interface Zone {
 }
 
 /**
- * Build a zone from short lines: `['@', 'NS', 'ns1.example']`, `['sel._domainkey', 'TXT', ['v=DKIM1; ...']]`.
+ * Build a zone from short lines: `['@', 'NS', 'ns1.example']`, `['sel._domainkey', 'TXT', ['v=DKIM1; ...']]`,
+ * `['mail', 'MX', { preference: 10, exchange: 'feedback-smtp.eu-west-1.amazonses.com' }]`.
  * Relative names get the origin appended; names ending in '.' are absolute.
  */
 export function zone(

@@ -140,6 +140,11 @@ export class MemberRoleDirectory implements SesDirectory {
     return this.inner.dkimAttributes(names);
   }
 
+  async mailFromAttributes(names: readonly string[]) {
+    await this.credentials();
+    return this.inner.mailFromAttributes(names);
+  }
+
   async emailIdentity(name: string) {
     await this.credentials();
     return this.inner.emailIdentity(name);

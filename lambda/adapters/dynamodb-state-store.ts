@@ -7,8 +7,15 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { STATE_ITEM_TYPES, STATE_TABLE } from '../contract';
 import type { IdentityState } from '../domain/lifecycle';
-import type { CachedSesAttributes } from '../domain/ses-v1';
-import { type AttributeCache, type RunLease, type ScanCursorStore, StaleStateError, type StateStore } from '../ports';
+import type { CachedMailFrom, CachedSesAttributes } from '../domain/ses-v1';
+import {
+  type AttributeCache,
+  type MailFromCache,
+  type RunLease,
+  type ScanCursorStore,
+  StaleStateError,
+  type StateStore,
+} from '../ports';
 
 const isConditionFailure = (error: unknown) => (error as { name?: string }).name === 'ConditionalCheckFailedException';
 
@@ -91,16 +98,23 @@ const scoped = (scope: string | undefined) => (scope ? `${scope}#` : '');
 /** A cached entry that is not refreshed for this long is forgotten (the identity is then read as new). */
 const ATTRIBUTES_TTL_SECONDS = 45 * 86_400;
 
+/** What the one scan of the cache items finds, per region and identity. */
+interface CachedByRegion {
+  readonly attributes: Map<string, Map<string, CachedSesAttributes>>;
+  readonly mailFrom: Map<string, Map<string, CachedMailFrom>>;
+}
+
 /**
  * The scanner's bookkeeping in the state table, next to the identity states and told apart from them by an
  * item type: the run lease (conditional put with an expiry, so runs never overlap and a crashed run's lease
  * lapses), each region's cursor, and each identity's cached SES v2 attributes. Make one per run: the
  * attribute cache is read once per instance, for every region at once.
  */
-export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeCache {
+export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeCache, MailFromCache {
   private readonly leaseKey: string;
   private readonly cursorKey: (region: string) => string;
   private readonly attributesKey: (region: string, name: string) => string;
+  private readonly mailFromKey: (region: string, name: string) => string;
 
   /**
    * @param scope organization mode: the member account, so each (account, region) shard has its own lease,
@@ -114,6 +128,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
     this.leaseKey = `lease#scanner${scope ? `#${scope}` : ''}`;
     this.cursorKey = (region) => `cursor#${scoped(scope)}${region}`;
     this.attributesKey = (region, name) => `attributes#${scoped(scope)}${region}#${name}`;
+    this.mailFromKey = (region, name) => `mailfrom#${scoped(scope)}${region}#${name}`;
   }
 
   async acquire(holder: string, now: number, until: number): Promise<boolean> {
@@ -186,32 +201,69 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
     );
   }
 
-  /** Every region's cached attributes, read by one scan the first time any region asks (one per instance). */
-  private everyRegion?: Promise<Map<string, Map<string, CachedSesAttributes>>>;
+  /**
+   * Every region's cached attributes and MAIL FROM domains, read by one scan the first time any region asks
+   * (one per instance).
+   */
+  private everyRegion?: Promise<CachedByRegion>;
 
-  async load(region: string): Promise<Map<string, CachedSesAttributes>> {
+  private loadAll(): Promise<CachedByRegion> {
     this.everyRegion ??= this.scanAttributes();
     const loaded = this.everyRegion;
     // A failed scan is not kept: the next caller tries again.
     loaded.catch(() => {
       if (this.everyRegion === loaded) this.everyRegion = undefined;
     });
-    return new Map((await loaded).get(region));
+    return loaded;
   }
 
-  private async scanAttributes(): Promise<Map<string, Map<string, CachedSesAttributes>>> {
+  async load(region: string): Promise<Map<string, CachedSesAttributes>> {
+    return new Map((await this.loadAll()).attributes.get(region));
+  }
+
+  async loadMailFrom(region: string): Promise<Map<string, CachedMailFrom>> {
+    return new Map((await this.loadAll()).mailFrom.get(region));
+  }
+
+  async saveMailFrom(entry: CachedMailFrom): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...entry,
+          ...(this.scope ? { scope: this.scope } : {}),
+          [STATE_TABLE.partitionKey]: this.mailFromKey(entry.region, entry.name),
+          [STATE_TABLE.itemType]: STATE_ITEM_TYPES.mailFrom,
+          [STATE_TABLE.timeToLive]: Math.ceil(Date.parse(entry.readAt) / 1000) + ATTRIBUTES_TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async removeMailFrom(region: string, name: string): Promise<void> {
+    await this.client.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [STATE_TABLE.partitionKey]: this.mailFromKey(region, name) },
+      }),
+    );
+  }
+
+  private async scanAttributes(): Promise<CachedByRegion> {
     const byRegion = new Map<string, Map<string, CachedSesAttributes>>();
+    const mailFromByRegion = new Map<string, Map<string, CachedMailFrom>>();
     // Eventually consistent is enough for a cache, and costs half.
     for await (const page of paginateScan(
       { client: this.client },
       {
         TableName: this.tableName,
         FilterExpression: this.scope
-          ? '#itemType = :type AND #scope = :scope'
-          : '#itemType = :type AND attribute_not_exists(#scope)',
+          ? '#itemType IN (:type, :mailFrom) AND #scope = :scope'
+          : '#itemType IN (:type, :mailFrom) AND attribute_not_exists(#scope)',
         ExpressionAttributeNames: { '#itemType': STATE_TABLE.itemType, '#scope': 'scope' },
         ExpressionAttributeValues: {
           ':type': STATE_ITEM_TYPES.attributes,
+          ':mailFrom': STATE_ITEM_TYPES.mailFrom,
           ...(this.scope ? { ':scope': this.scope } : {}),
         },
       },
@@ -224,6 +276,16 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
           scope: _s,
           ...entry
         } = item;
+        if (item[STATE_TABLE.itemType] === STATE_ITEM_TYPES.mailFrom) {
+          const mailFrom = entry as CachedMailFrom;
+          let entries = mailFromByRegion.get(mailFrom.region);
+          if (!entries) {
+            entries = new Map();
+            mailFromByRegion.set(mailFrom.region, entries);
+          }
+          entries.set(mailFrom.name, mailFrom);
+          continue;
+        }
         const cached = entry as CachedSesAttributes;
         let entries = byRegion.get(cached.region);
         if (!entries) {
@@ -233,7 +295,7 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
         entries.set(cached.name, cached);
       }
     }
-    return byRegion;
+    return { attributes: byRegion, mailFrom: mailFromByRegion };
   }
 
   async save(entry: CachedSesAttributes): Promise<void> {

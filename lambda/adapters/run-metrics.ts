@@ -47,12 +47,18 @@ export class PowertoolsRunMetrics implements RunMetrics {
         if (left !== undefined) emit(report, MetricName.HoursLeft, left);
       }
     }
-    // Only the healths present: a metric not sent in an hour costs nothing for that hour.
-    for (const health of HEALTHS.filter((h) => (figures.healthCounts[h] ?? 0) > 0)) {
-      const single = this.metrics.singleMetric();
-      single.addDimension(Dimension.Health, health);
-      single.addMetric(MetricName.IdentitiesByHealth, MetricUnit.Count, figures.healthCounts[health] ?? 0);
-    }
+    // Only the healths present: a metric not sent in an hour costs nothing for that hour. The MAIL FROM and
+    // DMARC checks are counted the same way: fleet counts, never a metric per identity.
+    const byHealth = (name: string, counts: RunFigures['healthCounts'] | undefined) => {
+      for (const health of HEALTHS.filter((h) => (counts?.[h] ?? 0) > 0)) {
+        const single = this.metrics.singleMetric();
+        single.addDimension(Dimension.Health, health);
+        single.addMetric(name, MetricUnit.Count, counts?.[health] ?? 0);
+      }
+    };
+    byHealth(MetricName.IdentitiesByHealth, figures.healthCounts);
+    byHealth(MetricName.MailFromByHealth, figures.mailFromHealthCounts);
+    byHealth(MetricName.DmarcByHealth, figures.dmarcHealthCounts);
     const count = (pick: (h: Health) => boolean) =>
       HEALTHS.filter(pick).reduce((sum, h) => sum + (figures.healthCounts[h] ?? 0), 0);
     this.metrics.addMetric(

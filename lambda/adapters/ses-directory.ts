@@ -1,6 +1,11 @@
-import { GetIdentityDkimAttributesCommand, ListIdentitiesCommand, type SESClient } from '@aws-sdk/client-ses';
+import {
+  GetIdentityDkimAttributesCommand,
+  GetIdentityMailFromDomainAttributesCommand,
+  ListIdentitiesCommand,
+  type SESClient,
+} from '@aws-sdk/client-ses';
 import { GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { parseSesIdentity, type SesIdentity } from '../domain/ses-identity';
+import { parseSesIdentity, type SesIdentity, type SesV1MailFromAttributes } from '../domain/ses-identity';
 import type { SesV1DkimAttributes } from '../domain/ses-v1';
 import { Limiter } from '../limiter';
 import type { IdentityNamePage, SesDirectory } from '../ports';
@@ -13,7 +18,7 @@ function isTransient(error: unknown): boolean {
   return Boolean(e?.$retryable) || (e?.$metadata?.httpStatusCode ?? 0) >= 500;
 }
 
-/** v1 `GetIdentityDkimAttributes` takes at most 100 identities a call. */
+/** v1 `GetIdentityDkimAttributes` and `GetIdentityMailFromDomainAttributes` take at most 100 identities a call. */
 export const V1_BATCH_SIZE = 100;
 /** v1 `ListIdentities` returns at most 1,000 names a page. */
 export const V1_PAGE_SIZE = 1000;
@@ -71,6 +76,14 @@ export class SesRegionDirectory implements SesDirectory {
       this.options.v1.send(new GetIdentityDkimAttributesCommand({ Identities: [...names] })),
     );
     return new Map(Object.entries(answer.DkimAttributes ?? {}));
+  }
+
+  async mailFromAttributes(names: readonly string[]): Promise<ReadonlyMap<string, SesV1MailFromAttributes>> {
+    if (names.length > V1_BATCH_SIZE) throw new RangeError(`at most ${V1_BATCH_SIZE} identities a call`);
+    const answer = await this.paced('v1', () =>
+      this.options.v1.send(new GetIdentityMailFromDomainAttributesCommand({ Identities: [...names] })),
+    );
+    return new Map(Object.entries(answer.MailFromDomainAttributes ?? {}));
   }
 
   async emailIdentity(name: string): Promise<SesIdentity | undefined> {

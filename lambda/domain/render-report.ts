@@ -1,4 +1,5 @@
 import type { Health, IdentityReport, RecordReport } from './assess-identity';
+import type { DmarcReport, MailFromReport } from './diagnose-mail-auth';
 import type { Finding, RecordFix } from './findings';
 import { DEFAULT_LIFECYCLE, type DeadlineKind, type LifecycleSettings, sesClock } from './lifecycle';
 import { terminalJson, visibleText } from './markup-escape';
@@ -150,6 +151,57 @@ function findingLines(finding: Finding, width: number, indent: string): string[]
   ];
 }
 
+/** A MAIL FROM or DMARC finding: its line, the DNS changes it asks for, and its dig. */
+function mailAuthFindingLines(finding: Finding, width: number, indent: string): string[] {
+  const lines = wrapWithCommands(`- ${finding.code}: ${visibleText(finding.message)}`, width, indent, `${indent}  `);
+  for (const change of finding.fixes ?? [])
+    lines.push(...wrapParagraph(visibleText(changeLine(change)), width, `${indent}  `, `${indent}    `));
+  lines.push(`${indent}  $ ${visibleText(finding.dig)}`);
+  return lines;
+}
+
+/** The headline of the MAIL FROM part: `MAIL FROM mail.example.com: SES SUCCESS, USE_DEFAULT_VALUE, HEALTHY`. */
+export function mailFromHeadline(mailFrom: MailFromReport): string {
+  return `MAIL FROM ${visibleText(mailFrom.domain)}: SES ${mailFrom.sesStatus}, ${mailFrom.behaviorOnMxFailure}, ${mailFrom.health}`;
+}
+
+/**
+ * The headline of the DMARC part: `DMARC _dmarc.example.com p=reject: HEALTHY`; `sp=` when the policy is the
+ * organizational domain's subdomain policy, `no policy` when none applies.
+ */
+export function dmarcHeadline(dmarc: DmarcReport): string {
+  const name = dmarc.recordName ?? `_dmarc.${dmarc.domain}`;
+  const viaOrg = dmarc.recordName !== undefined && dmarc.recordName !== `_dmarc.${dmarc.domain}`;
+  const policy = dmarc.policy ? `${viaOrg ? 'sp' : 'p'}=${dmarc.policy}` : 'no policy';
+  return `DMARC ${visibleText(name)} ${policy}: ${dmarc.health}`;
+}
+
+/** The MAIL FROM and DMARC parts of one identity, after its DKIM part. */
+function mailAuthLines(
+  report: IdentityReport,
+  width: number,
+  indent: string,
+  paint: (health: Health, text: string) => string,
+): string[] {
+  const lines: string[] = [];
+  const sections = [
+    ...(report.mailFrom ? [{ section: report.mailFrom, headline: mailFromHeadline(report.mailFrom) }] : []),
+    ...(report.dmarc ? [{ section: report.dmarc, headline: dmarcHeadline(report.dmarc) }] : []),
+  ];
+  for (const { section, headline } of sections) {
+    const health = ` ${section.health}`;
+    const text = headline.endsWith(health) ? headline.slice(0, -health.length) : headline;
+    const wrapped = wrapParagraph(`${text} ${section.health}`, width, indent, `${indent}  `);
+    // The health word keeps its colour even when the headline wraps.
+    const last = wrapped.length - 1;
+    wrapped[last] =
+      `${(wrapped[last] as string).slice(0, -section.health.length)}${paint(section.health, section.health)}`;
+    lines.push(...wrapped);
+    for (const finding of section.findings) lines.push(...mailAuthFindingLines(finding, width, `${indent}  `));
+  }
+  return lines;
+}
+
 /**
  * A readable report: one block per identity: SES's status and clock, the root causes with their fix first,
  * then the records and every finding as detail, wrapped to `width` (suggested commands never wrapped).
@@ -202,6 +254,7 @@ export function renderText(
       lines.push(`${indent}Details:`);
       for (const finding of details) lines.push(...findingLines(finding, width, `${indent}  `));
     }
+    lines.push(...mailAuthLines(report, width, indent, paint));
     lines.push('');
   }
   for (const error of errors) {
@@ -212,8 +265,27 @@ export function renderText(
   const counts = new Map<Health, number>();
   for (const r of identities) counts.set(r.health, (counts.get(r.health) ?? 0) + 1);
   const summary = [...counts.entries()].map(([h, n]) => `${n} ${h}`).join(', ');
+  const partSummary = (label: string, healths: (Health | undefined)[]) => {
+    const byHealth = new Map<Health, number>();
+    for (const h of healths) if (h) byHealth.set(h, (byHealth.get(h) ?? 0) + 1);
+    return byHealth.size > 0 ? `; ${label}: ${[...byHealth.entries()].map(([h, n]) => `${n} ${h}`).join(', ')}` : '';
+  };
+  const mailAuthSummary =
+    partSummary(
+      'MAIL FROM',
+      identities.map((r) => r.mailFrom?.health),
+    ) +
+    partSummary(
+      'DMARC',
+      identities.map((r) => r.dmarc?.health),
+    );
   lines.push(
-    `${identities.length} identit${identities.length === 1 ? 'y' : 'ies'} checked${summary ? `: ${summary}` : ''}${errors.length > 0 ? `; ${errors.length} discovery error(s)` : ''}`,
+    ...wrapParagraph(
+      `${identities.length} identit${identities.length === 1 ? 'y' : 'ies'} checked${summary ? `: ${summary}` : ''}${mailAuthSummary}${errors.length > 0 ? `; ${errors.length} discovery error(s)` : ''}`,
+      width,
+      '',
+      '  ',
+    ),
   );
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@
  * no signing zone, no VerificationInfo and no key generation time: those come from v2 `GetEmailIdentity`,
  * read only where v1 cannot answer and kept between runs.
  */
-import type { DkimStatus, IdentityType, SesIdentity } from './ses-identity';
+import type { DkimStatus, IdentityType, SesIdentity, SesMailFrom } from './ses-identity';
 
 /** One entry of v1 `DkimAttributes` (map identity → attributes), as the SDK returns it. */
 export interface SesV1DkimAttributes {
@@ -174,4 +174,64 @@ export function rotateAfter(ordered: readonly string[], cursor: string | undefin
   const after = zoneOrderKey(cursor);
   const start = ordered.findIndex((n) => zoneOrderKey(n) > after);
   return start <= 0 ? [...ordered] : [...ordered.slice(start), ...ordered.slice(0, start)];
+}
+
+/** An identity's custom MAIL FROM domain as last read (v1 batch or v2), kept between runs. */
+export interface CachedMailFrom {
+  readonly name: string;
+  readonly region: string;
+  readonly mailFrom: SesMailFrom;
+  /** When SES last said so (ISO 8601). */
+  readonly readAt: string;
+}
+
+/** A cached MAIL FROM entry read again after this long is rewritten, so it never expires while still true. */
+export const MAIL_FROM_REWRITE_AFTER_MS = 30 * 86_400_000;
+
+/**
+ * What a fresh read of an identity's MAIL FROM attributes does to its cache entry: `save` when it has a custom
+ * MAIL FROM domain that differs from the cached one (or the entry is older than
+ * {@link MAIL_FROM_REWRITE_AFTER_MS}), `remove` when it has none any more, nothing when nothing changed.
+ */
+export function mailFromCacheChange(
+  cached: CachedMailFrom | undefined,
+  fresh: SesMailFrom | undefined,
+  now: number,
+): 'save' | 'remove' | undefined {
+  if (!fresh) return cached ? 'remove' : undefined;
+  if (!cached) return 'save';
+  const same =
+    cached.mailFrom.domain === fresh.domain &&
+    cached.mailFrom.status === fresh.status &&
+    cached.mailFrom.behaviorOnMxFailure === fresh.behaviorOnMxFailure;
+  return same && now - Date.parse(cached.readAt) < MAIL_FROM_REWRITE_AFTER_MS ? undefined : 'save';
+}
+
+/**
+ * The identities whose MAIL FROM attributes are read with v1 this run: `size` names of the zone-ordered list,
+ * starting at the 100-name batch holding the first name after `after` (the last name the previous run's
+ * slice read), wrapping around. Starting on a batch boundary keeps the slice on the scan's own batches, so
+ * it costs ceil(size / 100) calls; every identity is read at least every ceil(N / size) runs. With
+ * `size >= N` every identity is read.
+ * @returns the names, and the last of them (the next run's `after`)
+ */
+export function mailFromSlice(
+  ordered: readonly string[],
+  after: string | undefined,
+  size: number,
+  batch = 100,
+): { names: Set<string>; last?: string } {
+  if (size >= ordered.length) return { names: new Set(ordered), last: undefined };
+  const key = after === undefined ? undefined : zoneOrderKey(after);
+  const next =
+    key === undefined
+      ? 0
+      : Math.max(
+          0,
+          ordered.findIndex((n) => zoneOrderKey(n) > key),
+        );
+  let start = Math.floor(next / batch) * batch;
+  if (start >= ordered.length) start = 0;
+  const names = Array.from({ length: size }, (_, i) => ordered[(start + i) % ordered.length] as string);
+  return { names: new Set(names), last: names.at(-1) };
 }

@@ -156,4 +156,34 @@ describe('DynamoDbScanLedger (dynalite): lease, cursors and attribute cache besi
     expect(states.map((s) => s.key)).toEqual(['eu-west-1#a.example']);
     await ledger.release('run-x');
   });
+
+  it('keeps custom MAIL FROM domains beside the attributes, read by the same one scan, and forgets one on request', async () => {
+    // Prepare
+    const mailFrom = {
+      name: 'mf.example',
+      region: 'eu-west-1',
+      mailFrom: {
+        domain: 'bounce.mf.example',
+        status: 'SUCCESS' as const,
+        behaviorOnMxFailure: 'USE_DEFAULT_VALUE' as const,
+      },
+      readAt: '2026-11-23T00:00:00.000Z',
+    };
+    await ledger.saveMailFrom(mailFrom);
+    await ledger.saveMailFrom({ ...mailFrom, name: 'gone.example' });
+    await ledger.removeMailFrom('eu-west-1', 'gone.example');
+    const fresh = new DynamoDbScanLedger(db.doc, db.tableName);
+    const scans = vi.spyOn(db.doc, 'send');
+
+    // Act
+    const found = await fresh.loadMailFrom('eu-west-1');
+    const attributes = await fresh.load('eu-west-1');
+
+    // Assess
+    expect([...found.values()]).toEqual([mailFrom]);
+    expect([...attributes.keys()]).not.toContain('mf.example');
+    expect(scans).toHaveBeenCalledTimes(1);
+    scans.mockRestore();
+    expect(await store.list()).not.toEqual(expect.arrayContaining([expect.objectContaining({ name: 'mf.example' })]));
+  });
 });

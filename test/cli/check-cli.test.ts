@@ -232,10 +232,51 @@ describe('npm run check (end to end)', () => {
     expect(stdout).not.toContain('ROUTE53');
   });
 
+  it('checks MAIL FROM and DMARC too: a custom MAIL FROM domain without its MX exits 1; --no-mail-from and --no-dmarc leave them out', async () => {
+    // Prepare: DKIM is fine; the MAIL FROM domain has no MX (nor SPF) in this world, and no DMARC record.
+    const identities = await file('mail-from.json', [
+      {
+        ...identity('good.test', TOKENS.good),
+        MailFromAttributes: {
+          MailFromDomain: 'bounce.good.test',
+          MailFromDomainStatus: 'SUCCESS',
+          BehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+        },
+      },
+    ]);
+
+    // Act
+    const all = await run(['--identities', identities, ...dnsFlags]);
+    const json = await run(['--identities', identities, '--json', ...dnsFlags]);
+    const noDmarc = await run(['--identities', identities, '--no-dmarc', ...dnsFlags]);
+    const neither = await run(['--identities', identities, '--no-dmarc', '--no-mail-from', ...dnsFlags]);
+
+    // Assess
+    expect(all.code).toBe(1);
+    expect(all.stdout).toContain('[ok] HEALTHY  good.test');
+    expect(all.stdout).toMatch(/^ {4}MAIL FROM bounce\.good\.test: SES SUCCESS, USE_DEFAULT_VALUE, AT_RISK$/m);
+    expect(all.stdout).toContain('MAIL_FROM_MX_MISSING');
+    expect(all.stdout).toMatch(/^ {4}DMARC _dmarc\.good\.test no policy: HEALTHY$/m);
+    expect(all.stdout).toContain('DMARC_MISSING');
+    const report = JSON.parse(json.stdout) as JsonReport;
+    expect(report.identities[0]).toMatchObject({
+      health: 'HEALTHY',
+      mailFrom: { domain: 'bounce.good.test', health: 'AT_RISK' },
+      dmarc: { domain: 'good.test', health: 'HEALTHY' },
+    });
+    expect(noDmarc.code).toBe(1);
+    expect(noDmarc.stdout).toContain('MAIL FROM bounce.good.test');
+    expect(noDmarc.stdout).not.toContain('DMARC');
+    expect(neither.code).toBe(0);
+    expect(neither.stdout).not.toMatch(/MAIL FROM|DMARC/);
+  });
+
   it('prints help and exits 0', async () => {
     const { code, stdout } = await run(['--help']);
 
     expect(code).toBe(0);
     expect(stdout).toContain('--authoritative-port N');
+    expect(stdout).toContain('--no-mail-from');
+    expect(stdout).toContain('--no-dmarc');
   });
 });

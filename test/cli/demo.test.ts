@@ -17,6 +17,8 @@ describe('npm run demo', () => {
         findings: { code: string; message: string }[];
         causes: { code: string; summary: string; fix: string; records: string[]; servers: string[] }[];
         ses?: { status: string; clock: string; deadline?: string; hoursLeft?: number };
+        mailFrom?: { domain: string; sesStatus: string; health: string; findings: { code: string }[] };
+        dmarc?: { recordName?: string; policy?: string; health: string; findings: { code: string }[] };
       }[];
     };
     const byName = (name: string, region = 'eu-west-1') =>
@@ -32,7 +34,9 @@ describe('npm run demo', () => {
       'migrated.example/eu-west-1 FAILING',
       'moved.example/eu-west-1 FAILING',
       'news@healthy.example/eu-west-1 HEALTHY',
+      'newsletter.example/eu-west-1 HEALTHY',
       'proxied.example/eu-west-1 AT_RISK',
+      'shop.example/eu-west-1 HEALTHY',
       'swapped.example/eu-west-1 AT_RISK',
       'typo.example/eu-west-1 FAILING',
       'underscore.example/eu-west-1 AT_RISK',
@@ -97,6 +101,36 @@ describe('npm run demo', () => {
     }
     expect(byName('underscore.example')?.causes[0]?.summary).toContain('.domainkey.underscore.example holds CNAME');
     expect(byName('swapped.example')?.causes).toHaveLength(1);
+
+    // MAIL FROM: the custom domain that lost its MX (DKIM fine), and one set up right.
+    expect(byName('newsletter.example')?.mailFrom).toMatchObject({
+      domain: 'mail.newsletter.example',
+      sesStatus: 'TEMPORARY_FAILURE',
+      health: 'FAILING',
+    });
+    expect(byName('newsletter.example')?.mailFrom?.findings.map((f) => f.code)).toEqual([
+      'SES_MAIL_FROM_TEMPORARY_FAILURE',
+      'MAIL_FROM_MX_MISSING',
+    ]);
+    expect(byName('shop.example')?.mailFrom).toMatchObject({ domain: 'bounce.shop.example', health: 'HEALTHY' });
+    expect(byName('shop.example')?.mailFrom?.findings).toEqual([]);
+    expect(report.identities.filter((i) => i.mailFrom).map((i) => i.identity)).toEqual([
+      'newsletter.example',
+      'shop.example',
+    ]);
+    // DMARC: every domain publishes a policy; SES no longer signing for typo.example means p=reject rejects.
+    const dmarcCodes = report.identities.flatMap((i) => i.dmarc?.findings.map((f) => f.code) ?? []);
+    expect(dmarcCodes).not.toContain('DMARC_MISSING');
+    expect(byName('typo.example')?.dmarc).toMatchObject({ policy: 'reject', health: 'AT_RISK' });
+    expect(byName('typo.example')?.dmarc?.findings.map((f) => f.code)).toEqual(['DMARC_WILL_FAIL']);
+    expect(byName('byodkim.example')?.dmarc).toMatchObject({ policy: 'none', health: 'HEALTHY' });
+    expect(byName('byodkim.example')?.dmarc?.findings.map((f) => f.code)).toEqual(['DMARC_POLICY_NONE']);
+    expect(byName('healthy.example')?.dmarc).toMatchObject({
+      recordName: '_dmarc.healthy.example',
+      policy: 'reject',
+      health: 'HEALTHY',
+      findings: [],
+    });
   });
 
   it('prints text with no line over 120 characters except suggested commands', async () => {
@@ -108,5 +142,10 @@ describe('npm run demo', () => {
     expect(stdout.replace(/\s+/g, ' ')).toContain('it may revoke DKIM by 2026-11-25T02:12:51.000Z: 41.2 hours left.');
     expect(stdout).toMatch(/found: +m4n5b6v7c89xz0/);
     expect(stdout).toMatch(/\n {30,}\^\^\n/);
+    expect(stdout).toContain(
+      '    MAIL FROM mail.newsletter.example: SES TEMPORARY_FAILURE, USE_DEFAULT_VALUE, FAILING\n',
+    );
+    expect(stdout).toContain('    MAIL FROM bounce.shop.example: SES SUCCESS, REJECT_MESSAGE, HEALTHY\n');
+    expect(stdout).toContain('    DMARC _dmarc.byodkim.example p=none: HEALTHY\n');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderText, toJsonReport } from '../../lambda/domain/render-report';
+import { withMailAuth } from '../support/mail-auth-reports';
 import { reportFor } from '../support/reports';
 
 const NOW = Date.parse('2026-11-23T09:00:00.000Z');
@@ -46,5 +47,44 @@ describe('renderText: SES status, clock and restart in the CLI', () => {
 
     expect(text.indexOf('Cause (fix first):')).toBeGreaterThan(0);
     expect(text.indexOf('Cause (fix first):')).toBeLessThan(text.indexOf('Details:'));
+  });
+});
+
+describe('renderText: the MAIL FROM and DMARC parts', () => {
+  it('puts a MAIL FROM line and a DMARC line after the DKIM part, with their findings, fixes and digs indented', () => {
+    const report = withMailAuth(reportFor('example.com', { ses: 'SUCCESS', dns: 'ok' }), {
+      mailFrom: { ses: 'TEMPORARY_FAILURE', dns: 'mx-missing' },
+      dmarc: 'none',
+    });
+
+    const text = renderText([report], [], { colour: false, width: 100, now: NOW });
+    const lines = text.split('\n');
+
+    const mailFrom = lines.indexOf('    MAIL FROM mail.example.com: SES TEMPORARY_FAILURE, USE_DEFAULT_VALUE, FAILING');
+    const dmarc = lines.indexOf('    DMARC _dmarc.example.com p=none: HEALTHY');
+    expect(mailFrom).toBeGreaterThan(lines.findIndex((l) => l.startsWith('    Records:')));
+    expect(dmarc).toBeGreaterThan(mailFrom);
+    expect(lines.slice(mailFrom + 1, dmarc).join('\n')).toMatch(/^ {6}- SES_MAIL_FROM_TEMPORARY_FAILURE: /m);
+    expect(lines.slice(mailFrom + 1, dmarc).join('\n')).toMatch(/^ {6}- MAIL_FROM_MX_MISSING: /m);
+    expect(lines.slice(mailFrom + 1, dmarc)).toContain(
+      '        publish  mail.example.com  MX  10 feedback-smtp.eu-west-1.amazonses.com',
+    );
+    expect(lines.slice(mailFrom + 1, dmarc).some((l) => /^ {8}\$ dig .*mail\.example\.com MX$/.test(l))).toBe(true);
+    expect(lines.slice(dmarc + 1).join('\n')).toMatch(/^ {6}- DMARC_POLICY_NONE: /m);
+    expect(lines.filter((l) => l.length > 100 && !l.trimStart().startsWith('$ '))).toEqual([]);
+    expect(lines.at(-1)).toBe('1 identity checked: 1 HEALTHY; MAIL FROM: 1 FAILING; DMARC: 1 HEALTHY');
+    expect(toJsonReport([report], [], NOW).identities[0]).toMatchObject({
+      mailFrom: { domain: 'mail.example.com', health: 'FAILING' },
+      dmarc: { policy: 'none', health: 'HEALTHY' },
+    });
+  });
+
+  it('colours the health word of each part like the identity health; no part, no line', () => {
+    const report = withMailAuth(reportFor('example.com', { ses: 'SUCCESS', dns: 'ok' }), { dmarc: 'multiple' });
+
+    const text = renderText([report], [], { colour: true, width: 100 });
+
+    expect(text).not.toContain('MAIL FROM');
+    expect(text).toContain('DMARC _dmarc.example.com no policy: \u001b[31mAT_RISK\u001b[0m');
   });
 });

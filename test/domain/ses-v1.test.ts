@@ -5,6 +5,9 @@ import {
   identityFromV1,
   inZoneOrder,
   looksLikeEasyDkim,
+  MAIL_FROM_REWRITE_AFTER_MS,
+  mailFromCacheChange,
+  mailFromSlice,
   normalizeV1Status,
   refreshSlice,
   rotateAfter,
@@ -115,5 +118,45 @@ describe('SES v1 answers', () => {
     expect(rotateAfter(ordered, 'bb.test')).toEqual(['c.test', 'd.test', 'a.test', 'b.test']);
     expect(rotateAfter(ordered, 'z.test')).toEqual(ordered);
     expect(rotateAfter(ordered, undefined)).toEqual(ordered);
+  });
+
+  it('reads MAIL FROM attributes in a rolling slice on batch boundaries, wrapping, every identity within ceil(N / size) runs', () => {
+    const names = Array.from({ length: 1000 }, (_, i) => `d${String(i).padStart(4, '0')}.test`);
+    const seen = new Map<string, number>();
+    let after: string | undefined;
+    for (let run = 1; run <= 3; run++) {
+      const slice = mailFromSlice(names, after, 400);
+      expect(slice.names.size).toBe(400);
+      for (const n of slice.names) if (!seen.has(n)) seen.set(n, run);
+      after = slice.last;
+    }
+    expect(seen.size).toBe(1000);
+    // Run 3 reads 800-999, then 0-199 again.
+    expect(mailFromSlice(names, 'd0799.test', 400).last).toBe('d0199.test');
+    // A cursor inside a batch (a name added or removed since) starts at that batch's first name.
+    expect([...mailFromSlice(names, 'd0450.test', 100).names][0]).toBe('d0400.test');
+    // A small fleet is read whole every run, with no position to store.
+    expect(mailFromSlice(names.slice(0, 300), 'd0100.test', 400)).toEqual({
+      names: new Set(names.slice(0, 300)),
+      last: undefined,
+    });
+  });
+
+  it('writes a MAIL FROM cache entry only when it changes, goes away, or grows old', () => {
+    const mailFrom = {
+      domain: 'mail.a.test',
+      status: 'SUCCESS' as const,
+      behaviorOnMxFailure: 'USE_DEFAULT_VALUE' as const,
+    };
+    const entry = { name: 'a.test', region: 'eu-west-1', mailFrom, readAt: '2026-11-01T00:00:00.000Z' };
+    const now = Date.parse('2026-11-02T00:00:00.000Z');
+
+    expect(mailFromCacheChange(undefined, undefined, now)).toBeUndefined();
+    expect(mailFromCacheChange(undefined, mailFrom, now)).toBe('save');
+    expect(mailFromCacheChange(entry, mailFrom, now)).toBeUndefined();
+    expect(mailFromCacheChange(entry, { ...mailFrom, status: 'TEMPORARY_FAILURE' }, now)).toBe('save');
+    expect(mailFromCacheChange(entry, { ...mailFrom, behaviorOnMxFailure: 'REJECT_MESSAGE' }, now)).toBe('save');
+    expect(mailFromCacheChange(entry, undefined, now)).toBe('remove');
+    expect(mailFromCacheChange(entry, mailFrom, Date.parse(entry.readAt) + MAIL_FROM_REWRITE_AFTER_MS)).toBe('save');
   });
 });

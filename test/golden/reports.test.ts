@@ -79,6 +79,17 @@ describe('golden reports (both incidents and each near miss, in every medium)', 
     expectGolden(`${file}.chatbot.json.golden`, stable(JSON.stringify(alert.chatbot, null, 2)));
   });
 
+  it.each([
+    ['newsletter', 'newsletter.example'],
+    ['shop', 'shop.example'],
+  ])('%s (custom MAIL FROM, DKIM fine): text and JSON', (file, identity) => {
+    const report = reports.find((r) => r.identity === identity);
+    if (!report) throw new Error(`${identity} is not in the demo`);
+
+    expectGolden(`${file}.txt`, stable(renderText([report], [], { colour: false, width: 100, now: NOW })));
+    expectGolden(`${file}.json.golden`, stable(renderJson([report], [], NOW)));
+  });
+
   it('digest: every identity with its top cause and hours left', () => {
     const items = reports.filter((r) => r.health !== 'HEALTHY').map((report) => ({ report, view: viewOf(report) }));
     const digest = renderDigest(items, CONTEXT);

@@ -30,6 +30,8 @@ describe('resolveSettings', () => {
       autoRepairZoneIds: [],
       sesRequestsPerSecond: 1,
       sesAttributeRefreshPerRun: 20,
+      mailFromCheck: true,
+      dmarcCheck: true,
     });
   });
 
@@ -112,6 +114,12 @@ describe('resolveSettings', () => {
       { sesAttributeRefreshPerRun: '2.5' },
       'sesAttributeRefreshPerRun must be a whole number from 0 to 1000, got "2.5"',
     ],
+    [
+      'a MAIL FROM check that is not a boolean',
+      { mailFromCheck: 'off' },
+      'mailFromCheck must be true or false, got "off"',
+    ],
+    ['a DMARC check that is not a boolean', { dmarcCheck: 0 }, 'dmarcCheck must be true or false, got 0'],
     [
       'a reminder after the deadline',
       { graceDays: 2, reminderHours: [72] },

@@ -100,6 +100,17 @@ describe('DkimSentinelStack', () => {
     minimal.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('shows identities by MAIL FROM health and by DMARC health on the dashboard, from fleet counts', () => {
+    const body = JSON.stringify(minimal.findResources('AWS::CloudWatch::Dashboard'));
+
+    expect(body).toContain('Identities by MAIL FROM health');
+    expect(body).toContain('Identities by DMARC health');
+    // Searched by the Health dimension, never per identity.
+    expect(body).toMatch(/\{SesDkimSentinel,Health,service\} MetricName=\W+MailFromByHealth/);
+    expect(body).toMatch(/\{SesDkimSentinel,Health,service\} MetricName=\W+DmarcByHealth/);
+    expect(body).toContain('latest(mailFromHealth) as mailFrom');
+  });
+
   it('alarms when six runs in a row leave identities unreached (the fleet outgrew the SES rate), not on one', () => {
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'SesDkimSentinel',
@@ -113,9 +124,24 @@ describe('DkimSentinelStack', () => {
     });
     minimal.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: Match.objectLike({ DKIM_SES_REQUESTS_PER_SECOND: '1', DKIM_SES_ATTRIBUTE_REFRESH_PER_RUN: '20' }),
+        Variables: Match.objectLike({
+          DKIM_SES_REQUESTS_PER_SECOND: '1',
+          DKIM_SES_ATTRIBUTE_REFRESH_PER_RUN: '20',
+          DKIM_CHECK_MAIL_FROM: 'true',
+          DKIM_CHECK_DMARC: 'true',
+        }),
       },
     });
+  });
+
+  it('turns the MAIL FROM and DMARC checks off by setting, and then grants no MAIL FROM read', () => {
+    const off = synthTemplate({ mailFromCheck: false, dmarcCheck: 'false' }).template;
+
+    off.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DKIM_CHECK_MAIL_FROM: 'false', DKIM_CHECK_DMARC: 'false' }) },
+    });
+    expect(statements(off).flatMap(actionsOf)).not.toContain('ses:GetIdentityMailFromDomainAttributes');
+    expect(statements(off).flatMap(actionsOf)).toContain('ses:GetIdentityDkimAttributes');
   });
 
   it('keeps lifecycle state in an on-demand table with point-in-time recovery and a TTL, read item by item and by one scan', () => {
@@ -198,10 +224,16 @@ describe('DkimSentinelStack', () => {
     expect(actions.filter((a) => a.startsWith('ses:')).sort()).toEqual([
       'ses:GetEmailIdentity',
       'ses:GetIdentityDkimAttributes',
+      'ses:GetIdentityMailFromDomainAttributes',
       'ses:ListEmailIdentities',
       'ses:ListIdentities',
     ]);
-    for (const action of ['ses:ListEmailIdentities', 'ses:ListIdentities', 'ses:GetIdentityDkimAttributes']) {
+    for (const action of [
+      'ses:ListEmailIdentities',
+      'ses:ListIdentities',
+      'ses:GetIdentityDkimAttributes',
+      'ses:GetIdentityMailFromDomainAttributes',
+    ]) {
       const statement = all.find((s) => actionsOf(s).includes(action));
       expect(statement?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
     }

@@ -1,5 +1,10 @@
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { GetIdentityDkimAttributesCommand, ListIdentitiesCommand, SESClient } from '@aws-sdk/client-ses';
+import {
+  GetIdentityDkimAttributesCommand,
+  GetIdentityMailFromDomainAttributesCommand,
+  ListIdentitiesCommand,
+  SESClient,
+} from '@aws-sdk/client-ses';
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -232,6 +237,11 @@ describe('3 accounts x 2 regions, each shard with its member role', () => {
           name,
           { DkimEnabled: true, DkimVerificationStatus: 'TemporaryFailure', DkimTokens: ['tok1', 'tok2', 'tok3'] },
         ]),
+      ),
+    }));
+    sesV1.on(GetIdentityMailFromDomainAttributesCommand).callsFake(async (input: { Identities: string[] }) => ({
+      MailFromDomainAttributes: Object.fromEntries(
+        input.Identities.map((name) => [name, { BehaviorOnMXFailure: 'UseDefaultValue' }]),
       ),
     }));
     ses.on(GetEmailIdentityCommand).resolves(failingIdentity);

@@ -1,4 +1,9 @@
-import { GetIdentityDkimAttributesCommand, ListIdentitiesCommand, SESClient } from '@aws-sdk/client-ses';
+import {
+  GetIdentityDkimAttributesCommand,
+  GetIdentityMailFromDomainAttributesCommand,
+  ListIdentitiesCommand,
+  SESClient,
+} from '@aws-sdk/client-ses';
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,9 +25,17 @@ const v1Dkim = (status: string, enabled = true) => ({
   DkimVerificationStatus: status,
   DkimTokens: ['tok1', 'tok2', 'tok3'],
 });
-/** SES v1: every name on one page, and each name's v1 DKIM attributes. */
-const sesLists = (entries: Record<string, ReturnType<typeof v1Dkim>>) => {
+/** v1 `GetIdentityMailFromDomainAttributes` entries (CamelCase enums, `BehaviorOnMXFailure`). */
+type V1MailFrom = { MailFromDomain?: string; MailFromDomainStatus?: string; BehaviorOnMXFailure: string };
+/** SES v1: every name on one page, and each name's v1 DKIM and MAIL FROM attributes (none custom unless given). */
+const sesLists = (entries: Record<string, ReturnType<typeof v1Dkim>>, mailFrom: Record<string, V1MailFrom> = {}) => {
   sesV1.on(ListIdentitiesCommand).resolves({ Identities: Object.keys(entries), $metadata: {} });
+  sesV1.on(GetIdentityMailFromDomainAttributesCommand).callsFake((input: { Identities: string[] }) => ({
+    MailFromDomainAttributes: Object.fromEntries(
+      input.Identities.map((n) => [n, mailFrom[n] ?? { BehaviorOnMXFailure: 'UseDefaultValue' }]),
+    ),
+    $metadata: {},
+  }));
   sesV1.on(GetIdentityDkimAttributesCommand).callsFake((input: { Identities: string[] }) => ({
     DkimAttributes: Object.fromEntries(
       input.Identities.filter((n) => entries[n]).map((n) => [n, entries[n] as ReturnType<typeof v1Dkim>]),
@@ -181,8 +194,15 @@ describe('the scanner handler', () => {
       'unverifiable.example eu-west-1 HealthLevel=1',
     ]);
     expect(
-      Object.fromEntries(firstRun.filter((e) => e.Health !== undefined).map((e) => [e.Health, e.IdentitiesByHealth])),
+      Object.fromEntries(
+        firstRun.filter((e) => e.IdentitiesByHealth !== undefined).map((e) => [e.Health, e.IdentitiesByHealth]),
+      ),
     ).toEqual({ FAILING: 1, UNKNOWN: 1, DISABLED: 1 });
+    // DMARC is counted for the whole fleet too (DNS answers nothing here: UNKNOWN); no custom MAIL FROM domain.
+    expect(
+      Object.fromEntries(firstRun.filter((e) => e.DmarcByHealth !== undefined).map((e) => [e.Health, e.DmarcByHealth])),
+    ).toEqual({ UNKNOWN: 3 });
+    expect(firstRun.filter((e) => e.MailFromByHealth !== undefined)).toEqual([]);
     for (const e of firstRun.filter((x) => x.Identity !== undefined)) {
       expect(e._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(
         expect.arrayContaining(['service', 'Identity', 'IdentityRegion']),
@@ -302,5 +322,102 @@ describe('the scanner handler', () => {
     expect(stdout.join('')).toContain('identities not reached before the deadline: the next run starts with them');
     expect(stdout.join('')).toContain(`"IdentitiesNotReached":${notReached}`);
     await db.doc.send(new DeleteCommand({ TableName: 'scanner-state', Key: { key: 'cursor#eu-west-1' } }));
+  });
+
+  it('reads MAIL FROM attributes in the v1 batches, keeps the custom domain, and puts MAIL FROM and DMARC in the reports', async () => {
+    // Prepare: one identity with a custom MAIL FROM domain SES marks TEMPORARY_FAILURE (DKIM is fine), one
+    // without; DNS answers nothing here, so the DNS parts are inconclusive.
+    sesLists(
+      { 'mf.example': v1Dkim('Success'), 'plain.example': v1Dkim('Success') },
+      {
+        'mf.example': {
+          MailFromDomain: 'bounce.mf.example',
+          MailFromDomainStatus: 'TemporaryFailure',
+          BehaviorOnMXFailure: 'UseDefaultValue',
+        },
+      },
+    );
+    // These tokens are not Easy DKIM's, so v2 is read too, and says the same.
+    ses.on(GetEmailIdentityCommand).resolves(identity('SUCCESS') as never);
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: 'mf.example' }).resolves({
+      ...identity('SUCCESS'),
+      MailFromAttributes: {
+        MailFromDomain: 'bounce.mf.example',
+        MailFromDomainStatus: 'TEMPORARY_FAILURE',
+        BehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+      },
+    } as never);
+
+    // Act
+    await handler({}, { ...context, awsRequestId: 'req-mail-from' });
+    vi.restoreAllMocks();
+
+    // Assess: one MAIL FROM call for both, beside the one DKIM call.
+    expect(sesV1).toReceiveCommandTimes(GetIdentityDkimAttributesCommand, 1);
+    expect(sesV1).toReceiveCommandTimes(GetIdentityMailFromDomainAttributesCommand, 1);
+    expect(sesV1).toReceiveCommandWith(GetIdentityMailFromDomainAttributesCommand, {
+      Identities: ['mf.example', 'plain.example'],
+    });
+    const logged = stdout
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"message":"identity needs attention"'))
+      .map((l) => JSON.parse(l).report);
+    const mf = logged.find((r) => r.identity === 'mf.example');
+    expect(mf?.mailFrom).toMatchObject({
+      domain: 'bounce.mf.example',
+      sesStatus: 'TEMPORARY_FAILURE',
+      behaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+    });
+    expect(mf?.dmarc).toMatchObject({ domain: 'mf.example', health: 'UNKNOWN' });
+    const { Item } = await db.doc.send(
+      new GetCommand({ TableName: 'scanner-state', Key: { key: 'mailfrom#eu-west-1#mf.example' } }),
+    );
+    expect(Item).toMatchObject({ itemType: 'mailfrom', mailFrom: { domain: 'bounce.mf.example' } });
+    await db.doc.send(new DeleteCommand({ TableName: 'scanner-state', Key: { key: 'mailfrom#eu-west-1#mf.example' } }));
+  });
+
+  it('with DKIM_CHECK_MAIL_FROM=false and DKIM_CHECK_DMARC=false, reads no MAIL FROM attributes and reports neither', async () => {
+    // Prepare: the configuration is read at cold start: a fresh module with the checks off.
+    Object.assign(process.env, { DKIM_CHECK_MAIL_FROM: 'false', DKIM_CHECK_DMARC: 'false' });
+    vi.resetModules();
+    const { handler: coldHandler } = await import('../../lambda/handler.js');
+    delete process.env.DKIM_CHECK_MAIL_FROM;
+    delete process.env.DKIM_CHECK_DMARC;
+    sesLists(
+      { 'off-checks.example': v1Dkim('TemporaryFailure') },
+      {
+        'off-checks.example': {
+          MailFromDomain: 'bounce.off-checks.example',
+          MailFromDomainStatus: 'Failed',
+          BehaviorOnMXFailure: 'RejectMessage',
+        },
+      },
+    );
+    ses.on(GetEmailIdentityCommand).resolves({
+      ...identity('TEMPORARY_FAILURE'),
+      MailFromAttributes: {
+        MailFromDomain: 'bounce.off-checks.example',
+        MailFromDomainStatus: 'FAILED',
+        BehaviorOnMxFailure: 'REJECT_MESSAGE',
+      },
+    } as never);
+    sns.on(PublishCommand).resolves({ MessageId: 'm-off' });
+
+    // Act
+    await coldHandler({}, { ...context, awsRequestId: 'req-checks-off' });
+    vi.restoreAllMocks();
+
+    // Assess
+    expect(sesV1).toReceiveCommandTimes(GetIdentityMailFromDomainAttributesCommand, 0);
+    const report = stdout
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"message":"identity needs attention"'))
+      .map((l) => JSON.parse(l).report)
+      .find((r) => r.identity === 'off-checks.example');
+    expect(report).toMatchObject({ health: 'FAILING' });
+    expect(report.mailFrom).toBeUndefined();
+    expect(report.dmarc).toBeUndefined();
   });
 });

@@ -20,4 +20,25 @@ describe('RenewingProbe', () => {
     ]);
     expect(renewing.generations).toBe(3);
   });
+
+  it("probes an identity's MAIL FROM and DMARC records on the probe that took its DKIM records, without counting them", async () => {
+    const probes: FakeProbe[] = [];
+    const renewing = new RenewingProbe(() => {
+      const probe = new FakeProbe();
+      probes.push(probe);
+      return probe;
+    }, 2);
+    const dmarcOf = (domain: string) => ({
+      dmarc: { domain, organizationalDomain: domain, lookups: [{ name: `_dmarc.${domain}`, type: 'TXT' as const }] },
+    });
+
+    for (const domain of ['a.test', 'b.test', 'c.test']) {
+      await Promise.all([renewing.observe(domain, []), renewing.observeMailAuth(dmarcOf(domain))]);
+    }
+
+    expect(probes.map((p) => p.observedMailAuth.map((plan) => plan.dmarc?.domain))).toEqual([
+      ['a.test', 'b.test'],
+      ['c.test'],
+    ]);
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkDkim } from '../../lambda/check-dkim';
 import type { Route53ChangeBatch } from '../../lambda/domain/diagnose-route53';
 import type { ServerRef } from '../../lambda/domain/observations';
-import type { DkimDnsProbe, HostedZoneSource, IdentitySource } from '../../lambda/ports';
+import type { HostedZoneSource, IdentityProbe, IdentitySource } from '../../lambda/ports';
 import { recordedCalls } from '../support/shell';
 
 const NS: ServerRef = { name: 'ns1.example.net', address: '192.0.2.1', port: 53, view: 'authoritative' };
@@ -19,7 +19,8 @@ const source: IdentitySource = {
     errors: [],
   }),
 };
-const probe: DkimDnsProbe = {
+const probe: IdentityProbe = {
+  observeMailAuth: async () => ({ lookups: new Map(), spf: new Map() }),
   observe: async (domain, records) => ({
     zone: {
       zone: domain,
@@ -46,7 +47,7 @@ describe('automatic repair messages', () => {
       },
     };
 
-    const report = await checkDkim(source, probe, { route53, autoRepair: true });
+    const report = await checkDkim(source, probe, { route53, autoRepair: true, checkDmarc: false });
 
     const failed = report.identities[0]?.findings.find((f) => f.code === 'ROUTE53_CHECK_FAILED');
     expect(failed?.message).toContain(

@@ -6,6 +6,7 @@ import { PowertoolsRunMetrics } from '../../lambda/adapters/run-metrics';
 import { SesRegionDirectory } from '../../lambda/adapters/ses-directory';
 import { DEFAULT_LIFECYCLE } from '../../lambda/domain/lifecycle';
 import type { RenderedAlert } from '../../lambda/domain/render-alert';
+import type { RunLogger } from '../../lambda/ports';
 import { runScan } from '../../lambda/run-scan';
 import { startDynalite } from '../support/dynalite';
 import { FakeProbe } from '../support/fake-probe';
@@ -32,7 +33,15 @@ describe('runScan: a whole run against dynalite, mocked SES and a DNS stand-in',
   async function run(
     region: FakeSesRegion,
     clock: SimulatedClock,
-    options: { probe?: FakeProbe; deadlineMs?: number; refreshPerRun?: number; invocationId: string },
+    options: {
+      probe?: FakeProbe;
+      deadlineMs?: number;
+      refreshPerRun?: number;
+      invocationId: string;
+      checkMailFrom?: boolean;
+      checkDmarc?: boolean;
+      logger?: RunLogger;
+    },
   ) {
     const sent: RenderedAlert[] = [];
     emf = [];
@@ -59,6 +68,7 @@ describe('runScan: a whole run against dynalite, mocked SES and a DNS stand-in',
         probe: options.probe ?? new FakeProbe(),
         store: new DynamoDbStateStore(db.doc, db.tableName),
         cache: ledger,
+        mailFromCache: ledger,
         cursors: ledger,
         lease: ledger,
         channels: [{ name: 'sns', send: async (alert) => void sent.push(alert) }],
@@ -66,19 +76,25 @@ describe('runScan: a whole run against dynalite, mocked SES and a DNS stand-in',
           new Metrics({ namespace: 'SesDkimSentinel', serviceName: 'ses-dkim-sentinel' }),
           true,
         ),
-        logger: silent,
+        logger: options.logger ?? silent,
         dnsQueries: () => 0,
         now: () => Date.parse('2026-11-23T00:00:00Z') + clock.now(),
         remainingMs: () => (options.deadlineMs ?? 900_000) - (clock.now() - started),
         invocationId: options.invocationId,
       },
-      { lifecycle: settings, regions: [region.region], refreshPerRun: options.refreshPerRun ?? 0 },
+      {
+        lifecycle: settings,
+        regions: [region.region],
+        refreshPerRun: options.refreshPerRun ?? 0,
+        checkMailFrom: options.checkMailFrom,
+        checkDmarc: options.checkDmarc,
+      },
     );
     vi.restoreAllMocks();
     return { outcome, sent };
   }
 
-  it('a healthy 1,000-identity fleet writes only the lease, and emits no per-identity metric', async () => {
+  it('a healthy 1,000-identity fleet writes only the lease and where the MAIL FROM slice stands, and emits no per-identity metric', async () => {
     // Prepare
     const clock = new SimulatedClock();
     const region = new FakeSesRegion('eu-west-1', domains(1000), clock);
@@ -96,7 +112,8 @@ describe('runScan: a whole run against dynalite, mocked SES and a DNS stand-in',
 
     // Assess
     expect(outcome).toMatchObject({ skipped: false, checked: 1000, needingAttention: 0, notReached: 0 });
-    expect(writes).toEqual(['PutCommand', 'DeleteCommand']); // the lease, taken and given back
+    // The lease, taken and given back, and the MAIL FROM slice's position (one item a run, not per identity).
+    expect(writes).toEqual(['PutCommand', 'PutCommand', 'DeleteCommand']);
     const dimensionSets = new Set(
       emf.flatMap((e) =>
         (e._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics.flatMap((m) =>
@@ -108,7 +125,9 @@ describe('runScan: a whole run against dynalite, mocked SES and a DNS stand-in',
       'service=ses-dkim-sentinel',
       'service=ses-dkim-sentinel,Health=HEALTHY',
     ]);
-    expect(emf.find((e) => e.Health === 'HEALTHY')?.IdentitiesByHealth).toBe(1000);
+    expect(emf.find((e) => e.IdentitiesByHealth !== undefined)?.IdentitiesByHealth).toBe(1000);
+    expect(emf.find((e) => e.DmarcByHealth !== undefined)).toMatchObject({ Health: 'HEALTHY', DmarcByHealth: 1000 });
+    expect(emf.find((e) => e.MailFromByHealth !== undefined)).toBeUndefined();
     expect(emf.every((e) => e.Identity === undefined)).toBe(true);
   });
 
@@ -136,5 +155,53 @@ describe('runScan: a whole run against dynalite, mocked SES and a DNS stand-in',
     expect(cut.sent).toEqual([]);
     expect(emf.length).toBeGreaterThan(0);
     expect(deleted.sent.map((a) => a.subject)).toEqual([expect.stringMatching(/^DKIM CLOSED: zz-broken\.example/)]);
+  });
+
+  it('counts custom MAIL FROM domains by health and logs the one needing attention, without per-identity metrics', async () => {
+    // Prepare: DKIM is fine everywhere; one custom MAIL FROM setup has FAILED in SES.
+    const clock = new SimulatedClock();
+    const fleet: FakeIdentity[] = [
+      ...domains(20),
+      { name: 'mf-ok.example', kind: 'easy', mailFrom: { domain: 'bounce.mf-ok.example', status: 'Success' } },
+      { name: 'mf-bad.example', kind: 'easy', mailFrom: { domain: 'bounce.mf-bad.example', status: 'Failed' } },
+    ];
+    const region = new FakeSesRegion('eu-west-1', fleet, clock);
+    const logged: Record<string, unknown>[] = [];
+    const logger = {
+      ...silent,
+      info: (message: string, extra: Record<string, unknown>) => void logged.push({ message, ...extra }),
+    };
+
+    // Act
+    const { outcome } = await run(region, clock, { invocationId: 'mail-from-1', logger });
+
+    // Assess
+    expect(outcome).toMatchObject({ checked: 22, needingAttention: 0 });
+    expect(region.calls.mailFrom).toBe(1);
+    const counts = Object.fromEntries(
+      emf.filter((e) => e.MailFromByHealth !== undefined).map((e) => [e.Health, e.MailFromByHealth]),
+    );
+    expect(counts).toEqual({ REVOKED: 1, HEALTHY: 1 });
+    expect(emf.every((e) => e.Identity === undefined)).toBe(true);
+    const attention = logged.filter((l) => l.message === 'identity needs attention');
+    expect(attention.map((l) => [l.identity, l.health, l.mailFromHealth])).toEqual([
+      ['mf-bad.example', 'HEALTHY', 'REVOKED'],
+    ]);
+  });
+
+  it('with both checks off reads no MAIL FROM attributes and counts no MAIL FROM or DMARC health', async () => {
+    const clock = new SimulatedClock();
+    const region = new FakeSesRegion(
+      'eu-west-1',
+      [...domains(5), { name: 'mf.example', kind: 'easy', mailFrom: { domain: 'b.mf.example', status: 'Failed' } }],
+      clock,
+    );
+    const probe = new FakeProbe();
+
+    await run(region, clock, { invocationId: 'checks-off', probe, checkMailFrom: false, checkDmarc: false });
+
+    expect(region.calls.mailFrom).toBe(0);
+    expect(probe.observedMailAuth).toEqual([]);
+    expect(emf.filter((e) => e.MailFromByHealth !== undefined || e.DmarcByHealth !== undefined)).toEqual([]);
   });
 });

@@ -38,3 +38,23 @@ describe('readScannerConfig: the SES pacing settings', () => {
     expect(() => readScannerConfig({ ...env, [name]: value })).toThrow(message);
   });
 });
+
+describe('readScannerConfig: the MAIL FROM and DMARC checks', () => {
+  it('runs both unless set to false', () => {
+    expect(readScannerConfig(env)).toMatchObject({ checkMailFrom: true, checkDmarc: true });
+    expect(
+      readScannerConfig({ ...env, [ScannerEnv.CheckMailFrom]: 'true', [ScannerEnv.CheckDmarc]: 'true' }),
+    ).toMatchObject({ checkMailFrom: true, checkDmarc: true });
+  });
+
+  it('turns each off on its own', () => {
+    expect(readScannerConfig({ ...env, [ScannerEnv.CheckMailFrom]: 'false' })).toMatchObject({
+      checkMailFrom: false,
+      checkDmarc: true,
+    });
+    expect(readScannerConfig({ ...env, [ScannerEnv.CheckDmarc]: 'false' })).toMatchObject({
+      checkMailFrom: true,
+      checkDmarc: false,
+    });
+  });
+});

@@ -1,5 +1,10 @@
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { GetIdentityDkimAttributesCommand, ListIdentitiesCommand, SESClient } from '@aws-sdk/client-ses';
+import {
+  GetIdentityDkimAttributesCommand,
+  GetIdentityMailFromDomainAttributesCommand,
+  ListIdentitiesCommand,
+  SESClient,
+} from '@aws-sdk/client-ses';
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -89,6 +94,10 @@ describe('the central entry points, wired as deployed', () => {
       },
     });
     sesV1.on(ListIdentitiesCommand).resolves({ Identities: ['failing.example'] });
+    sesV1.on(GetIdentityMailFromDomainAttributesCommand).resolves({
+      // No custom MAIL FROM domain: SES leaves the domain and status out (the SDK types call them required).
+      MailFromDomainAttributes: { 'failing.example': { BehaviorOnMXFailure: 'UseDefaultValue' } as never },
+    });
     sesV1.on(GetIdentityDkimAttributesCommand).resolves({
       DkimAttributes: {
         'failing.example': {
