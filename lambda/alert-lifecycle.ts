@@ -172,12 +172,10 @@ export class AlertLifecycleRun {
               const { state } = decide(previous, subject, observation, this.run, settings);
               return state;
             });
-          } else if (stored) {
-            // The identity no longer has a custom MAIL FROM domain (or the check was turned off).
-            const reason =
-              track === 'MAIL_FROM'
-                ? `${report.identity} no longer has a custom MAIL FROM domain in SES (or the MAIL FROM check is off): monitoring of this incident stopped.`
-                : `The DMARC check is off for ${report.identity}: monitoring of this incident stopped.`;
+          } else if (stored && track === 'DMARC') {
+            // The DMARC check was turned off: say so once. (A missing MAIL FROM section may only mean this
+            // run did not read it, so it closes nothing: its state is forgotten by its TTL if it never returns.)
+            const reason = `The DMARC check is off for ${report.identity}: monitoring of this incident stopped.`;
             await this.change(key, stored, trackReport(report, track), (previous) =>
               previous ? closeVanished(previous, this.run, reason) : undefined,
             );

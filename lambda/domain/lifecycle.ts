@@ -585,7 +585,9 @@ export function decide(
   if (previous?.lastRunId === run.runId) return { state: previous, notifications: [] };
 
   const openIncident = (): Incident => ({ id: iso(now), openedAt: iso(now), causes: [], remindersSent: [] });
-  const unverifiedRuns = o.dns === 'UNVERIFIED' ? base.unverifiedRuns + 1 : 0;
+  // Counted only where it can lead to CANNOT_VERIFY: otherwise there is nothing to remember (and no write).
+  const unverifiedRuns =
+    o.dns === 'UNVERIFIED' && settings.cannotVerifyRuns < Number.MAX_SAFE_INTEGER ? base.unverifiedRuns + 1 : 0;
   let phase = base.phase;
   let incident = base.incident;
   let suspicion = base.suspicion;

@@ -1,4 +1,4 @@
-import type { Health, IdentityReport, RecordReport } from './assess-identity';
+import { type Health, type IdentityReport, QUIET_HEALTHS, type RecordReport } from './assess-identity';
 import type { DmarcReport, MailFromReport } from './diagnose-mail-auth';
 import type { Finding, RecordFix } from './findings';
 import { DEFAULT_LIFECYCLE, type DeadlineKind, type LifecycleSettings, sesClock } from './lifecycle';
@@ -218,8 +218,19 @@ export function renderText(
   for (const report of identities) {
     const facts = [report.region, report.identityType];
     if (report.zone) facts.push(`zone ${visibleText(report.zone)}`);
+    // The headline is DKIM's health; a MAIL FROM or DMARC problem is flagged on it too, so it is not missed.
+    const also = [
+      ...(report.mailFrom && !QUIET_HEALTHS.has(report.mailFrom.health) ? [`MAIL FROM ${report.mailFrom.health}`] : []),
+      ...(report.dmarc && !QUIET_HEALTHS.has(report.dmarc.health)
+        ? [
+            report.dmarc.findings.some((f) => f.code === 'DMARC_WILL_FAIL' && f.severity === 'problem')
+              ? `${report.health === 'AT_RISK' ? 'mail will fail' : 'mail fails'} DMARC (p=${report.dmarc.policy ?? 'none'})`
+              : `DMARC ${report.dmarc.health}`,
+          ]
+        : []),
+    ];
     lines.push(
-      `${paint(report.health, `[${SYMBOL[report.health]}] ${report.health.padEnd(8)}`)} ${visibleText(report.identity)}  (${facts.join(', ')})`,
+      `${paint(report.health, `[${SYMBOL[report.health]}] ${report.health.padEnd(8)}`)} ${visibleText(report.identity)}  (${facts.join(', ')})${also.length > 0 ? `  + ${also.join(', ')}` : ''}`,
     );
     const clock = options.now !== undefined ? sesClock(report, options.now, options.lifecycle) : undefined;
     const status = [

@@ -153,16 +153,23 @@ describe('MAIL FROM and DMARC timelines (lifecycle + dynalite, hour by hour)', (
     expect(log).toEqual(['DMARC DETECTED warning', 'DMARC RESOLVED info']);
   });
 
-  it('a custom MAIL FROM domain removed during its incident: one CLOSED, then nothing', async () => {
+  it('a MAIL FROM section missing from one run (not read this run) closes nothing and says nothing', async () => {
     const { log } = await timeline(
-      'removed.example',
+      'unread.example',
       {
         0: { dkim: dkimOk, mailFrom: { ses: 'SUCCESS', dns: 'mx-missing' } },
         10: { dkim: dkimOk },
+        12: { dkim: dkimOk, mailFrom: { ses: 'SUCCESS', dns: 'mx-missing' } },
       },
       30,
     );
 
-    expect(log).toEqual(['MAIL_FROM DETECTED critical', 'MAIL_FROM CLOSED info']);
+    expect(log).toEqual(['MAIL_FROM DETECTED critical']);
+  });
+
+  it('the DMARC check turned off during its incident: one CLOSED, then nothing', async () => {
+    const { log } = await timeline('off.example', { 0: { dkim: dkimOk, dmarc: 'multiple' }, 10: { dkim: dkimOk } }, 30);
+
+    expect(log).toEqual(['DMARC DETECTED warning', 'DMARC CLOSED info']);
   });
 });
