@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DkimSentinelOptions } from '../../lib/config';
 import { DkimSentinel } from '../../lib/dkim-sentinel';
 import { DkimSentinelStack } from '../../lib/dkim-sentinel-stack';
+import { cfnLint } from './cfn-lint';
 
 /**
  * What `cdk synth` does not check: cfn-lint (preinstalled with the machine's Python) knows each
@@ -14,7 +14,6 @@ import { DkimSentinelStack } from '../../lib/dkim-sentinel-stack';
  * - W3005 (a DependsOn also implied by a GetAtt): CDK adds an explicit DependsOn from the function to its
  *   role and default policy so the policy exists before the first invocation; harmless.
  */
-const IGNORED_CHECKS = ['W3005'];
 
 const variants: [string, DkimSentinelOptions][] = [
   ['default', {}],
@@ -39,25 +38,6 @@ const variants: [string, DkimSentinelOptions][] = [
 
 const outdir = mkdtempSync(join(tmpdir(), 'cdk-cfn-lint-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-
-/** cfn-lint's parseable output for these templates, or a loud failure when cfn-lint is not installed. */
-function cfnLint(templates: string[]): { status: number | null; findings: string[] } {
-  const result = spawnSync(
-    'cfn-lint',
-    ['--format', 'parseable', '--ignore-checks', ...IGNORED_CHECKS, '--', ...templates],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (result.error) {
-    throw new Error(
-      `cfn-lint could not be run (${result.error.message}): it is preinstalled with the machine's Python (python3 -m pip list | grep cfn-lint); install it with pip install cfn-lint`,
-    );
-  }
-  if (result.status !== 0 && result.stdout.trim() === '')
-    throw new Error(`cfn-lint failed without findings: ${result.stderr}`);
-  return { status: result.status, findings: result.stdout.trim().split('\n').filter(Boolean) };
-}
 
 describe('cfn-lint', () => {
   const templates: string[] = [];

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +7,12 @@ import type { DkimSentinelOptions } from '../../lib/config';
 import { DkimSentinel } from '../../lib/dkim-sentinel';
 import { DkimSentinelStack } from '../../lib/dkim-sentinel-stack';
 import { DkimMemberRoleStack } from '../../lib/member-role-stack';
+import { cfnLint } from './cfn-lint';
 
 /**
  * cfn-lint on central mode's templates and the member-role stack, the way test/infra/cfn-lint.test.ts does
  * for single-account mode (same ignored check: W3005, CDK's explicit DependsOn on a role's policy).
  */
-const IGNORED_CHECKS = ['W3005'];
 
 const variants: [string, DkimSentinelOptions][] = [
   ['organization', { organization: true, organizationId: 'o-abcdefghij', regions: 'eu-west-1,us-east-1' }],
@@ -35,21 +34,6 @@ const variants: [string, DkimSentinelOptions][] = [
 
 const outdir = mkdtempSync(join(tmpdir(), 'cdk-cfn-lint-org-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-
-function cfnLint(templates: string[]): { status: number | null; findings: string[] } {
-  const result = spawnSync(
-    'cfn-lint',
-    ['--format', 'parseable', '--ignore-checks', ...IGNORED_CHECKS, '--', ...templates],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (result.error)
-    throw new Error(`cfn-lint could not be run (${result.error.message}): install it with pip install cfn-lint`);
-  if (result.status !== 0 && result.stdout.trim() === '')
-    throw new Error(`cfn-lint failed without findings: ${result.stderr}`);
-  return { status: result.status, findings: result.stdout.trim().split('\n').filter(Boolean) };
-}
 
 describe('cfn-lint, central mode and the member role', () => {
   const templates: string[] = [];
