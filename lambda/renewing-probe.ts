@@ -17,11 +17,11 @@ export class RenewingProbe implements IdentityProbe {
 
   /**
    * @param create a fresh probe (its caches empty)
-   * @param identitiesPerProbe identities one probe serves before the next takes over @default 1000
+   * @param identitiesPerProbe identities one probe serves before the next takes over @default 500
    */
   constructor(
     private readonly create: () => IdentityProbe,
-    private readonly identitiesPerProbe = 1000,
+    private readonly identitiesPerProbe = 500,
   ) {
     this.current = create();
   }

@@ -22,6 +22,7 @@ import { SnsAlertChannel } from './adapters/sns-alert-channel';
 import { readCentralConfig } from './central-config';
 import { CentralDimension, METRIC_NAMESPACE, SERVICE_NAME } from './contract';
 import type { AlertChannel } from './ports';
+import { RenewingProbe } from './renewing-probe';
 import { parseShard, ShardEventError, type ShardResult, scanShard } from './scan-shard';
 import { readScannerConfig } from './scanner-config';
 import { sendTestAlert, type TestAlertResult } from './send-test-alert';
@@ -122,7 +123,8 @@ export async function handler(
       shard,
       {
         directories: [directory],
-        probe: new DnsProber(transport, { resolvers: config.resolvers }),
+        // Caches renewed every few hundred identities: a 10,000-identity shard stays within the memory.
+        probe: new RenewingProbe(() => new DnsProber(transport, { resolvers: config.resolvers })),
         store,
         cache: ledger,
         mailFromCache: ledger,
