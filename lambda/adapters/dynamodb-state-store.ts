@@ -104,6 +104,19 @@ interface CachedByRegion {
   readonly mailFrom: Map<string, Map<string, CachedMailFrom>>;
 }
 
+/** Add a cached entry to its region's map. */
+function addByRegion<T extends { readonly region: string; readonly name: string }>(
+  byRegion: Map<string, Map<string, T>>,
+  entry: T,
+): void {
+  let entries = byRegion.get(entry.region);
+  if (!entries) {
+    entries = new Map();
+    byRegion.set(entry.region, entries);
+  }
+  entries.set(entry.name, entry);
+}
+
 /**
  * The scanner's bookkeeping in the state table, next to the identity states and told apart from them by an
  * item type: the run lease (conditional put with an expiry, so runs never overlap and a crashed run's lease
@@ -225,19 +238,8 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
     return new Map((await this.loadAll()).mailFrom.get(region));
   }
 
-  async saveMailFrom(entry: CachedMailFrom): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...entry,
-          ...(this.scope ? { scope: this.scope } : {}),
-          [STATE_TABLE.partitionKey]: this.mailFromKey(entry.region, entry.name),
-          [STATE_TABLE.itemType]: STATE_ITEM_TYPES.mailFrom,
-          [STATE_TABLE.timeToLive]: Math.ceil(Date.parse(entry.readAt) / 1000) + ATTRIBUTES_TTL_SECONDS,
-        },
-      }),
-    );
+  saveMailFrom(entry: CachedMailFrom): Promise<void> {
+    return this.putCached(entry, this.mailFromKey(entry.region, entry.name), STATE_ITEM_TYPES.mailFrom);
   }
 
   async removeMailFrom(region: string, name: string): Promise<void> {
@@ -276,37 +278,32 @@ export class DynamoDbScanLedger implements RunLease, ScanCursorStore, AttributeC
           scope: _s,
           ...entry
         } = item;
-        if (item[STATE_TABLE.itemType] === STATE_ITEM_TYPES.mailFrom) {
-          const mailFrom = entry as CachedMailFrom;
-          let entries = mailFromByRegion.get(mailFrom.region);
-          if (!entries) {
-            entries = new Map();
-            mailFromByRegion.set(mailFrom.region, entries);
-          }
-          entries.set(mailFrom.name, mailFrom);
-          continue;
-        }
-        const cached = entry as CachedSesAttributes;
-        let entries = byRegion.get(cached.region);
-        if (!entries) {
-          entries = new Map();
-          byRegion.set(cached.region, entries);
-        }
-        entries.set(cached.name, cached);
+        if (item[STATE_TABLE.itemType] === STATE_ITEM_TYPES.mailFrom)
+          addByRegion(mailFromByRegion, entry as CachedMailFrom);
+        else addByRegion(byRegion, entry as CachedSesAttributes);
       }
     }
     return { attributes: byRegion, mailFrom: mailFromByRegion };
   }
 
-  async save(entry: CachedSesAttributes): Promise<void> {
+  save(entry: CachedSesAttributes): Promise<void> {
+    return this.putCached(entry, this.attributesKey(entry.region, entry.name), STATE_ITEM_TYPES.attributes);
+  }
+
+  /** One cache item: this ledger's scope, its key and type, and a TTL from when it was read. */
+  private async putCached(
+    entry: { readonly readAt: string },
+    key: string,
+    itemType: (typeof STATE_ITEM_TYPES)[keyof typeof STATE_ITEM_TYPES],
+  ): Promise<void> {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
         Item: {
           ...entry,
           ...(this.scope ? { scope: this.scope } : {}),
-          [STATE_TABLE.partitionKey]: this.attributesKey(entry.region, entry.name),
-          [STATE_TABLE.itemType]: STATE_ITEM_TYPES.attributes,
+          [STATE_TABLE.partitionKey]: key,
+          [STATE_TABLE.itemType]: itemType,
           [STATE_TABLE.timeToLive]: Math.ceil(Date.parse(entry.readAt) / 1000) + ATTRIBUTES_TTL_SECONDS,
         },
       }),
