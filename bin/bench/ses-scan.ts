@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { DnsProber } from '../../lambda/adapters/dns/dkim-dns-prober';
 import { DnsTransport } from '../../lambda/adapters/dns/dns-transport';
 import { SesRegionDirectory } from '../../lambda/adapters/ses-directory';
-import type { IdentityState } from '../../lambda/domain/lifecycle';
+import { DEFAULT_LIFECYCLE, type IdentityState } from '../../lambda/domain/lifecycle';
 import type { CachedMailFrom, CachedSesAttributes } from '../../lambda/domain/ses-v1';
 import type { AttributeCache, MailFromCache, RunFigures, ScanCursorStore, StateStore } from '../../lambda/ports';
 import { StaleStateError } from '../../lambda/ports';
@@ -134,17 +134,7 @@ export async function sesScanBench(count: number, port: number): Promise<number>
       invocationId: 'bench',
     },
     {
-      lifecycle: {
-        graceDays: 5,
-        reminderHours: [72, 24, 6],
-        confirmRuns: 2,
-        confirmOnEveryServer: true,
-        cannotVerifyRuns: 3,
-        forgetAfterDays: 30,
-        setupWindowHours: 72,
-        digestThreshold: 5,
-        claimLeaseMs: 20 * 60_000,
-      },
+      lifecycle: { ...DEFAULT_LIFECYCLE, digestThreshold: 5, claimLeaseMs: 20 * 60_000 },
       regions: ['eu-west-1'],
       refreshPerRun: 20,
     },

@@ -15,7 +15,7 @@ import { DnsTransport } from '../../lambda/adapters/dns/dns-transport';
 import { OrganizationsAccounts } from '../../lambda/adapters/organizations-accounts';
 import { SesRegionDirectory } from '../../lambda/adapters/ses-directory';
 import type { ShardRef } from '../../lambda/contract';
-import type { IdentityState } from '../../lambda/domain/lifecycle';
+import { DEFAULT_LIFECYCLE, type IdentityState } from '../../lambda/domain/lifecycle';
 import { planShards, ShardPlanError } from '../../lambda/plan-shards';
 import { AccountDirectoryError, type RunFigures, StaleStateError, type StateStore } from '../../lambda/ports';
 import { parseShard, scanShard } from '../../lambda/scan-shard';
@@ -292,17 +292,7 @@ describe('3 accounts x 2 regions, each shard with its member role', () => {
         invocationId: `run-${shard.account}-${shard.region}`,
       },
       {
-        lifecycle: {
-          graceDays: 5,
-          reminderHours: [72, 24, 6],
-          confirmRuns: 2,
-          confirmOnEveryServer: true,
-          cannotVerifyRuns: 3,
-          forgetAfterDays: 30,
-          setupWindowHours: 72,
-          digestThreshold: 5,
-          claimLeaseMs: 20 * 60_000,
-        },
+        lifecycle: { ...DEFAULT_LIFECYCLE, digestThreshold: 5, claimLeaseMs: 20 * 60_000 },
         regions: REGIONS,
         context: { graceDays: 5 },
       },
